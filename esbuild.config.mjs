@@ -1,0 +1,34 @@
+// Builds the Lambda bundle and the CLI. The AWS SDK is bundled (not taken from the runtime) so the
+// deployed code runs the exact SDK version the tests ran.
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minify: true,
+  sourcemap: 'linked',
+  legalComments: 'none',
+  // CommonJS dependencies inside an ESM bundle still call require() for Node built-ins.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+};
+
+await build({
+  ...common,
+  entryPoints: { handler: 'src/handler.ts' },
+  outExtension: { '.js': '.mjs' },
+  outdir: 'dist',
+  metafile: false,
+});
+
+await build({
+  ...common,
+  entryPoints: { cli: 'src/cli/main.ts' },
+  outExtension: { '.js': '.mjs' },
+  outdir: 'dist',
+  // The local servers (dynalite, s3rver) pull in native and dynamic modules: load them from node_modules.
+  external: ['dynalite', 's3rver', 'classic-level', 'level'],
+  banner: { js: "#!/usr/bin/env node\n" + common.banner.js },
+});

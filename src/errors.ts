@@ -1,0 +1,46 @@
+/**
+ * Typed errors. Every error that reaches a user carries a one-line `reason`; `retryable` tells the callers
+ * that answer other services (SQS, S3 Batch Operations, Lambda async) whether trying again can help.
+ */
+export class SesAuditError extends Error {
+  /** One line, no stack: what the user reads after `error: INPUT: `. */
+  readonly reason: string;
+  readonly retryable: boolean;
+  constructor(reason: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(reason, { cause: options.cause });
+    this.name = new.target.name;
+    this.reason = reason;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** The input itself is bad (corrupt gzip, invalid JSON, not a trail file, too large): retrying cannot help. */
+export class InputError extends SesAuditError {
+  constructor(reason: string, cause?: unknown) {
+    super(reason, { retryable: false, cause });
+  }
+}
+
+/** The input could not be read: missing object, access denied (permanent) or throttled, network (retryable). */
+export class SourceError extends SesAuditError {}
+
+/** Rows could not be written after every retry, or time ran out: the invocation must fail so it is retried. */
+export class WriteError extends SesAuditError {
+  constructor(reason: string, cause?: unknown) {
+    super(reason, { retryable: true, cause });
+  }
+}
+
+/** Configuration is missing or wrong. */
+export class ConfigError extends SesAuditError {}
+
+/** A one-line reason for any thrown value, for messages that must never show a stack trace. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof SesAuditError) return err.reason;
+  if (err instanceof Error) return oneLine(err.message || err.name);
+  return oneLine(String(err));
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ').trim();
+}
