@@ -1,0 +1,107 @@
+/**
+ * Where a trail file's bytes come from: a local file or an S3 object, streamed (never downloaded whole).
+ * Failures become SourceErrors with one-line reasons and a `retryable` verdict the triggers rely on.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { SourceError } from '../errors.js';
+import type { S3ObjectRef } from './object.js';
+import type { ByteSource } from './reader.js';
+
+const FILE_CHUNK = 1024 * 1024;
+
+export async function openFile(path: string): Promise<ByteSource> {
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new SourceError('is a directory, not a trail file');
+  } catch (err) {
+    throw fileError(err);
+  }
+  const stream = createReadStream(path, { highWaterMark: FILE_CHUNK });
+  return mapErrors(stream, fileError);
+}
+
+export async function openS3Object(
+  s3: S3Client,
+  ref: S3ObjectRef,
+  options: { expectedBucketOwner?: string; abortSignal?: AbortSignal } = {},
+): Promise<{ body: ByteSource; contentLength?: number }> {
+  let res;
+  try {
+    res = await s3.send(
+      new GetObjectCommand({
+        Bucket: ref.bucket,
+        Key: ref.key,
+        VersionId: ref.versionId,
+        ExpectedBucketOwner: options.expectedBucketOwner,
+      }),
+      { abortSignal: options.abortSignal },
+    );
+  } catch (err) {
+    throw s3Error(err);
+  }
+  if (!res.Body) throw new SourceError('S3 returned no body', { retryable: true });
+  return { body: mapErrors(res.Body as AsyncIterable<Uint8Array>, s3Error), contentLength: res.ContentLength };
+}
+
+/** Errors thrown while streaming (a reset connection, a vanished file) get the same treatment. */
+async function* mapErrors(source: AsyncIterable<Uint8Array>, map: (err: unknown) => unknown): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw map(err);
+  }
+}
+
+export function fileError(err: unknown): unknown {
+  if (err instanceof SourceError) return err;
+  const code = (err as { code?: string } | null)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return new SourceError('no such file', { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+      return new SourceError('permission denied', { cause: err });
+    case 'EISDIR':
+      return new SourceError('is a directory, not a trail file', { cause: err });
+    default:
+      return code ? new SourceError(`cannot read file (${code})`, { cause: err }) : err;
+  }
+}
+
+const RETRYABLE_S3 = new Set([
+  'SlowDown',
+  'ThrottlingException',
+  'Throttling',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'InternalError',
+  'ServiceUnavailable',
+  'TimeoutError',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNREFUSED',
+]);
+
+export function s3Error(err: unknown): unknown {
+  if (err instanceof SourceError) return err;
+  const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
+  const name = e?.name ?? '';
+  const code = e?.code ?? '';
+  const status = e?.$metadata?.httpStatusCode;
+  if (name === 'NoSuchBucket') return new SourceError('no such bucket', { cause: err });
+  if (name === 'NoSuchKey' || name === 'NotFound' || status === 404) {
+    return new SourceError('object not found (NoSuchKey)', { cause: err });
+  }
+  if (name === 'AccessDenied' || status === 403) {
+    return new SourceError('access denied (check the bucket policy, KMS key and expected bucket owner)', { cause: err });
+  }
+  if (name === 'InvalidObjectState') return new SourceError('object is archived (restore it first)', { cause: err });
+  if (RETRYABLE_S3.has(name) || RETRYABLE_S3.has(code) || (status !== undefined && status >= 500) || status === 429) {
+    return new SourceError(`S3 read failed, retryable: ${name || code || `HTTP ${status}`}`, { retryable: true, cause: err });
+  }
+  if (name === 'AbortError') return new SourceError('S3 read aborted: time ran out', { retryable: true, cause: err });
+  return new SourceError(`S3 read failed: ${name || code || e?.message || String(err)}`, { cause: err });
+}

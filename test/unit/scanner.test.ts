@@ -1,0 +1,252 @@
+import { describe, expect, it } from 'vitest';
+import { gzipSync } from 'node:zlib';
+import { TrailScanner } from '../../src/trail/scanner.js';
+import { readTrail } from '../../src/trail/reader.js';
+import { InputError } from '../../src/errors.js';
+
+const LIMITS = { maxUncompressedBytes: 64 * 1024 * 1024, maxRecordBytes: 1024 * 1024 };
+
+interface Scan {
+  candidates: Array<{ index: number; value: unknown }>;
+  notObjects: Array<{ index: number; kind: string }>;
+  records: number;
+}
+
+/** Scans `doc` cut into the given chunks. */
+function scanChunks(chunks: Buffer[], maxRecordBytes = LIMITS.maxRecordBytes): Scan {
+  const out: Scan = { candidates: [], notObjects: [], records: 0 };
+  const s = new TrailScanner(
+    {
+      candidate: (json, index) => out.candidates.push({ index, value: JSON.parse(json) }),
+      notObject: (index, kind) => out.notObjects.push({ index, kind }),
+    },
+    { maxRecordBytes },
+  );
+  for (const c of chunks) s.write(c);
+  s.end();
+  out.records = s.records;
+  return out;
+}
+
+function scanText(doc: string | Buffer): Scan {
+  return scanChunks([Buffer.isBuffer(doc) ? doc : Buffer.from(doc)]);
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as InputError).reason;
+  }
+  throw new Error('expected an InputError');
+}
+
+// A record built to confuse a scanner: quotes escaped by odd and even runs of backslashes, brackets and
+// the needle inside strings, multi-byte UTF-8 (2, 3 and 4 bytes), \u escapes, a nested "Records".
+const TRICKY = {
+  eventVersion: '1.08',
+  eventSource: 'ses.amazonaws.com',
+  eventName: 'PutIdentityPolicy',
+  eventTime: '2026-11-20T10:15:30Z',
+  requestParameters: {
+    identity: 'exämple.com',
+    policy: '{"Statement":[{"Effect":"Allow","Resource":"*"}]} \\" \\\\" \\\\\\" }]{[',
+    note: 'quote " backslash \\ both \\" end \\',
+    emoji: 'mail 📧 中文 “smart” ✓',
+    Records: [{ eventSource: 'ses.amazonaws.com', decoy: true }],
+    empty: '',
+    nums: [0, -1.5e-7, 12345678901234567890, true, false, null],
+  },
+  responseElements: null,
+  eventID: 'e-tricky',
+};
+const OTHER = { eventSource: 'kms.amazonaws.com', eventName: 'Decrypt', requestParameters: { text: 'ses.amazonaws.com is mentioned }' } };
+const SES2 = { eventSource: 'ses.amazonaws.com', eventName: 'GetSendQuota', eventTime: '2026-11-20T10:16:00Z', eventID: 'e2' };
+
+describe('TrailScanner: record splitting', () => {
+  const doc = Buffer.from(JSON.stringify({ Records: [OTHER, TRICKY, SES2] }));
+
+  it('finds SES candidates in one chunk', () => {
+    const r = scanText(doc);
+    expect(r.records).toBe(3);
+    // OTHER mentions the service only inside a string without quotes around it: not a candidate.
+    expect(r.candidates.map((c) => c.index)).toEqual([1, 2]);
+    expect(r.candidates[0].value).toEqual(TRICKY);
+    expect(r.candidates[1].value).toEqual(SES2);
+  });
+
+  it('gives the same result with the document split at every byte offset', () => {
+    const whole = scanText(doc);
+    for (let i = 0; i <= doc.length; i++) {
+      const r = scanChunks([doc.subarray(0, i), doc.subarray(i)]);
+      expect(r, `split at ${i}`).toEqual(whole);
+    }
+  });
+
+  it('gives the same result when split into three pieces around the tricky record, and byte by byte', () => {
+    const whole = scanText(doc);
+    const start = doc.indexOf('"policy"');
+    for (let i = start; i < start + 120; i++) {
+      for (let j = i; j < i + 9; j++) {
+        expect(scanChunks([doc.subarray(0, i), doc.subarray(i, j), doc.subarray(j)]), `${i}/${j}`).toEqual(whole);
+      }
+    }
+    const bytes = Array.from({ length: doc.length }, (_, k) => doc.subarray(k, k + 1));
+    expect(scanChunks(bytes)).toEqual(whole);
+  });
+
+  it('handles pretty-printed documents and any key order or whitespace', () => {
+    const pretty = JSON.stringify({ eventFormat: 'x', Records: [OTHER, TRICKY, SES2], digest: { a: [1, 2] } }, null, 4);
+    const r = scanText(pretty);
+    expect(r.records).toBe(3);
+    expect(r.candidates.map((c) => c.value)).toEqual([TRICKY, SES2]);
+    const spaced = ` \r\n\t{ "Records" :\n[ ${JSON.stringify(SES2)} ,\n\t${JSON.stringify(OTHER)}\n ] , "n" : -12.5e3 , "s":"]}" , "t":true,"f":false,"z":null } \n`;
+    expect(scanText(spaced).candidates.map((c) => c.value)).toEqual([SES2]);
+  });
+
+  it('only $.Records[*] counts: a nested decoy Records is not records', () => {
+    const decoy = { meta: { Records: [SES2, SES2] }, list: [{ Records: [SES2] }], Records: [OTHER], after: { Records: [SES2] } };
+    const r = scanText(JSON.stringify(decoy));
+    expect(r.records).toBe(1);
+    expect(r.candidates).toEqual([]);
+    expect(errorOf(() => scanText(JSON.stringify({ meta: { Records: [SES2] } })))).toBe('not a CloudTrail log file: no top-level "Records" array');
+  });
+
+  it('counts elements that are not objects and goes on', () => {
+    const r = scanText(`{"Records":[1, "a\\"b", null, [ {"eventSource":"ses.amazonaws.com"} ], ${JSON.stringify(SES2)}, true, -0.5]}`);
+    expect(r.records).toBe(7);
+    expect(r.notObjects).toEqual([
+      { index: 0, kind: 'a number' },
+      { index: 1, kind: 'a string' },
+      { index: 2, kind: 'null' },
+      { index: 3, kind: 'an array' },
+      { index: 5, kind: 'a boolean' },
+      { index: 6, kind: 'a number' },
+    ]);
+    expect(r.candidates.map((c) => c.index)).toEqual([4]);
+  });
+
+  it('accepts an empty Records array and a UTF-8 byte order mark', () => {
+    expect(scanText('{"Records":[]}').records).toBe(0);
+    expect(scanText(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"Records":[ ]}')])).records).toBe(0);
+  });
+});
+
+describe('TrailScanner: bad documents', () => {
+  it.each<[string, string, RegExp]>([
+    ['empty', '', /^empty file/],
+    ['whitespace only', '  \n', /^empty file/],
+    ['an array', '[{"Records":[]}]', /^not a CloudTrail log file: the document is a JSON array/],
+    ['a string', '"Records"', /^not a CloudTrail log file: expected a JSON object, found a string/],
+    ['Records not an array', '{"Records":{"a":1}}', /^not a CloudTrail log file: "Records" is an object, not an array/],
+    ['Records null', '{"Records":null}', /"Records" is null, not an array/],
+    ['no Records', '{"foo":[1,2]}', /no top-level "Records" array/],
+    ['truncated in a record', '{"Records":[{"eventSource":"ses.amazonaws.com","x":"ab', /^truncated JSON.*inside Records \(after 0 records\)/],
+    ['truncated after a record', '{"Records":[{"a":1},', /^truncated JSON.*after 1 records/],
+    ['truncated after the array', '{"Records":[{"a":1}]', /^truncated JSON/],
+    ['truncated in a scalar element', '{"Records":[1', /^truncated JSON/],
+    ['trailing comma', '{"Records":[{"a":1},]}', /trailing comma/],
+    ['missing comma', '{"Records":[{"a":1} {"b":2}]}', /expected , or \] after record 1/],
+    ['mismatched brackets', '{"Records":[{"a":[1}]]}', /mismatched brackets/],
+    ['garbage after the document', '{"Records":[]} x', /unexpected data after the end/],
+    ['a second document', '{"Records":[]}{"Records":[]}', /unexpected data after the end/],
+    ['bad top-level key', '{Records:[]}', /expected a key/],
+    ['missing colon', '{"Records" []}', /expected :/],
+  ])('%s', (_name, doc, reason) => {
+    expect(errorOf(() => scanText(doc))).toMatch(reason);
+  });
+
+  it('refuses a record larger than the limit, naming it and the limit', () => {
+    const big = JSON.stringify({ Records: [SES2, { eventSource: 'x', blob: 'a'.repeat(5000) }] });
+    expect(errorOf(() => scanChunks([Buffer.from(big)], 4096))).toBe(
+      'record 1 is larger than the 4096-byte record limit (CloudTrail events are at most 256 KB)',
+    );
+    // The same when the record spans chunks.
+    const buf = Buffer.from(big);
+    expect(errorOf(() => scanChunks([buf.subarray(0, 100), buf.subarray(100, 3000), buf.subarray(3000)], 4096))).toMatch(/^record 1 is larger/);
+    // A record just under the limit is fine.
+    expect(scanChunks([buf], 6000).records).toBe(2);
+  });
+});
+
+async function* chunked(buf: Buffer, size: number): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+
+async function read(buf: Buffer, size = 7, limits = LIMITS) {
+  const found: unknown[] = [];
+  const result = await readTrail(chunked(buf, size), limits, {
+    candidate: (json) => found.push(JSON.parse(json)),
+    notObject: () => {},
+  });
+  return { result, found };
+}
+
+async function readError(buf: Buffer, size = 7, limits = LIMITS): Promise<string> {
+  try {
+    await read(buf, size, limits);
+  } catch (err) {
+    expect(err).toBeInstanceOf(InputError);
+    return (err as InputError).reason;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('readTrail', () => {
+  const doc = Buffer.from(JSON.stringify({ Records: [OTHER, TRICKY, SES2] }));
+
+  it('reads plain JSON and gzip alike, recognising gzip by its magic bytes', async () => {
+    const plain = await read(doc);
+    const gz = await read(gzipSync(doc), 5);
+    expect(plain.found).toEqual([TRICKY, SES2]);
+    expect(gz.found).toEqual([TRICKY, SES2]);
+    expect(plain.result).toMatchObject({ records: 3, candidates: 2, bytes: doc.length, sourceBytes: doc.length, gzip: false });
+    expect(gz.result).toMatchObject({ records: 3, bytes: doc.length, gzip: true });
+    expect(gz.result.sourceBytes).toBe(gzipSync(doc).length);
+  });
+
+  it('reads concatenated gzip members as one stream', async () => {
+    const half = doc.length >> 1;
+    const two = Buffer.concat([gzipSync(doc.subarray(0, half)), gzipSync(doc.subarray(half))]);
+    expect((await read(two, 11)).found).toEqual([TRICKY, SES2]);
+  });
+
+  it('names truncated and corrupt gzip', async () => {
+    const gz = gzipSync(doc);
+    expect(await readError(gz.subarray(0, gz.length - 12))).toMatch(/^truncated gzip/);
+    const corrupt = Buffer.from(gz);
+    corrupt.fill(0x55, 20, 40);
+    expect(await readError(corrupt)).toMatch(/^corrupt gzip: /);
+    expect(await readError(Buffer.concat([gz, Buffer.from('trailing junk')]))).toMatch(/^corrupt gzip: /);
+  });
+
+  it('names empty input and truncated JSON inside gzip', async () => {
+    expect(await readError(Buffer.alloc(0))).toBe('empty file: no bytes');
+    expect(await readError(gzipSync(doc.subarray(0, doc.length - 3)))).toMatch(/^truncated JSON/);
+  });
+
+  it('stops a gzip bomb at the uncompressed limit without inflating it all', async () => {
+    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024, 0x20)); // 50 MB of spaces: ~50 KB compressed
+    const reason = await readError(bomb, 64 * 1024, { ...LIMITS, maxUncompressedBytes: 1024 * 1024 });
+    expect(reason).toMatch(/^uncompressed size exceeds the 1048576-byte limit/);
+  });
+
+  it('passes on errors from the source itself', async () => {
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield gzipSync(doc).subarray(0, 10);
+      throw new InputError('source went away');
+    }
+    await expect(readTrail(failing(), LIMITS, { candidate: () => {}, notObject: () => {} })).rejects.toThrow('source went away');
+  });
+
+  it('awaits afterChunk between chunks (backpressure)', async () => {
+    const order: string[] = [];
+    await readTrail(chunked(doc, 64), LIMITS, { candidate: () => order.push('candidate'), notObject: () => {} }, async () => {
+      order.push('after');
+      await new Promise((r) => setTimeout(r, 1));
+    });
+    expect(order.filter((o) => o === 'after').length).toBe(Math.ceil(doc.length / 64));
+    expect(order.indexOf('candidate')).toBeGreaterThan(0);
+  });
+});
