@@ -1,26 +1,47 @@
 /**
  * SDK clients, created once and passed in (tests hand in mocks). Endpoints come from the SDK's standard
- * settings (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB); a custom S3 endpoint means a local server,
- * which needs path-style addressing and no optional checksum headers.
+ * settings (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB), read from the `env` given so that commands run
+ * in-process (tests, `ses-audit local`) can point at local servers without touching process.env. A custom S3
+ * endpoint means a local server, which needs path-style addressing and no optional checksum headers.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 type Env = Record<string, string | undefined>;
 
-function customEndpoint(env: Env, service: 'S3' | 'DYNAMODB'): string | undefined {
+function endpointOf(env: Env, service: 'S3' | 'DYNAMODB'): string | undefined {
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
+/** Region and credentials from `env` when it names them; otherwise the SDK's default chain. */
+function common(env: Env) {
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
+  const credentials =
+    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+      : undefined;
+  return { ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) };
+}
+
 export function makeS3Client(env: Env = process.env): S3Client {
-  const local = customEndpoint(env, 'S3') !== undefined;
+  const endpoint = endpointOf(env, 'S3');
   return new S3Client({
-    forcePathStyle: local,
-    ...(local ? { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' } : {}),
+    ...common(env),
+    ...(endpoint
+      ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
+      : {}),
   });
 }
 
-export function makeDynamoClient(_env: Env = process.env): DynamoDBClient {
-  // Retries of BatchWriteItem are ours (with UnprocessedItems); the SDK's own retry stays for other calls.
-  return new DynamoDBClient({});
+/**
+ * `forWriter`: the batch writer retries throttling, 5xx and UnprocessedItems itself, with backoff and a
+ * deadline it can see; the SDK's own retries underneath would multiply calls and hide sleeps from it.
+ */
+export function makeDynamoClient(env: Env = process.env, options: { forWriter?: boolean } = {}): DynamoDBClient {
+  const endpoint = endpointOf(env, 'DYNAMODB');
+  return new DynamoDBClient({
+    ...common(env),
+    ...(endpoint ? { endpoint } : {}),
+    ...(options.forWriter ? { maxAttempts: 1 } : {}),
+  });
 }

@@ -26,8 +26,8 @@ export class SourceError extends SesAuditError {}
 
 /** Rows could not be written after every retry, or time ran out: the invocation must fail so it is retried. */
 export class WriteError extends SesAuditError {
-  constructor(reason: string, cause?: unknown) {
-    super(reason, { retryable: true, cause });
+  constructor(reason: string, cause?: unknown, retryable = true) {
+    super(reason, { retryable, cause });
   }
 }
 

@@ -1,0 +1,134 @@
+/**
+ * One trail file, end to end and independent of where it came from or where rows go: bytes in, rows out
+ * to `sink` chunk by chunk (the sink's promise is awaited, so a slow writer stalls reading), and a summary.
+ */
+import type { ReaderLimits } from './config.js';
+import { readTrail, type ByteSource } from './trail/reader.js';
+import { recordToRows } from './ses/rows.js';
+import type { AuditRow } from './ses/row.js';
+import { InputError } from './errors.js';
+
+export interface RecordFilter {
+  keepReadOnly: boolean;
+  keepDataEvents: boolean;
+}
+
+export interface ProcessOptions {
+  limits: ReaderLimits;
+  sourceObject: string;
+  filter?: RecordFilter;
+  retentionDays?: number;
+  now?: () => Date;
+  /** Receives the rows of each chunk; awaited before the next chunk is read. */
+  sink: (rows: AuditRow[]) => Promise<void> | void;
+}
+
+export interface TrailSummary {
+  sourceObject: string;
+  /** Elements of Records. */
+  records: number;
+  /** Records from ses.amazonaws.com (duplicates and filtered ones included). */
+  sesEvents: number;
+  rows: number;
+  /** Records of other services. */
+  skipped: number;
+  /** SES events left out by the read-only / data-event settings. */
+  filtered: number;
+  /** Events whose eventTime and eventID were seen before in this file (emitted again; the keys overwrite). */
+  duplicates: number;
+  /** Records that are not objects, or SES events without a usable eventTime. */
+  badRecords: number;
+  /** The first few bad-record reasons, `record N: reason`. */
+  badRecordReasons: string[];
+  bytes: number;
+  sourceBytes: number;
+  gzip: boolean;
+  /** Oldest and newest SES eventTime (epoch ms), for delivery lag. */
+  oldestEventMs?: number;
+  newestEventMs?: number;
+}
+
+const MAX_REASONS = 10;
+/** Remembering eventKeys to count repeats costs memory: stop remembering past this many. */
+const MAX_REMEMBERED_EVENTS = 100_000;
+
+export async function processTrail(source: ByteSource, options: ProcessOptions): Promise<TrailSummary> {
+  const now = (options.now ?? (() => new Date()))();
+  const ingestedAt = now.toISOString();
+  const expiresAt =
+    options.retentionDays !== undefined ? Math.floor(now.getTime() / 1000) + options.retentionDays * 86_400 : undefined;
+  const ctx = { sourceObject: options.sourceObject, ingestedAt, expiresAt };
+  const filter = options.filter ?? { keepReadOnly: true, keepDataEvents: true };
+  const summary: TrailSummary = {
+    sourceObject: options.sourceObject,
+    records: 0,
+    sesEvents: 0,
+    rows: 0,
+    skipped: 0,
+    filtered: 0,
+    duplicates: 0,
+    badRecords: 0,
+    badRecordReasons: [],
+    bytes: 0,
+    sourceBytes: 0,
+    gzip: false,
+  };
+  const seen = new Set<string>();
+  let pending: AuditRow[] = [];
+
+  const bad = (index: number, reason: string) => {
+    summary.badRecords++;
+    if (summary.badRecordReasons.length < MAX_REASONS) summary.badRecordReasons.push(`record ${index}: ${reason}`);
+  };
+
+  const result = await readTrail(
+    source,
+    options.limits,
+    {
+      candidate(json, index) {
+        let value: unknown;
+        try {
+          value = JSON.parse(json);
+        } catch (err) {
+          throw new InputError(`invalid JSON in record ${index}: ${(err as Error).message}`);
+        }
+        const out = recordToRows(value, ctx);
+        if (out.kind === 'not-ses') return;
+        if (out.kind === 'bad') return bad(index, out.reason);
+        summary.sesEvents++;
+        const rec = value as { readOnly?: unknown; eventCategory?: unknown };
+        if ((!filter.keepReadOnly && rec.readOnly === true) || (!filter.keepDataEvents && rec.eventCategory === 'Data')) {
+          summary.filtered++;
+          return;
+        }
+        // A repeated event is still emitted: its rows carry the same keys, so writing them again overwrites.
+        if (seen.has(out.eventKey)) summary.duplicates++;
+        else if (seen.size < MAX_REMEMBERED_EVENTS) seen.add(out.eventKey);
+        if (summary.oldestEventMs === undefined || out.eventTime < summary.oldestEventMs) summary.oldestEventMs = out.eventTime;
+        if (summary.newestEventMs === undefined || out.eventTime > summary.newestEventMs) summary.newestEventMs = out.eventTime;
+        for (const row of out.rows) pending.push(row);
+      },
+      notObject(index, kind) {
+        bad(index, `${kind}, not an object`);
+      },
+    },
+    async () => {
+      if (pending.length === 0) return;
+      const rows = pending;
+      pending = [];
+      summary.rows += rows.length;
+      await options.sink(rows);
+    },
+  );
+  if (pending.length) {
+    summary.rows += pending.length;
+    await options.sink(pending);
+  }
+  summary.records = result.records;
+  // Candidates that parsed to another eventSource, and every record that never was a candidate.
+  summary.skipped = result.records - summary.sesEvents - summary.badRecords;
+  summary.bytes = result.bytes;
+  summary.sourceBytes = result.sourceBytes;
+  summary.gzip = result.gzip;
+  return summary;
+}
