@@ -1,0 +1,33 @@
+/** Narrowing helpers for event JSON, which arrives as `unknown`. */
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `obj.a.b.c` when every step is an object, else undefined. */
+export function path(value: unknown, ...keys: string[]): unknown {
+  let cur = value;
+  for (const k of keys) {
+    if (!isObject(cur)) return undefined;
+    cur = cur[k];
+  }
+  return cur;
+}
+
+export function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+export function nonNegativeNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/** The top-level keys of a value, for error messages that say what was seen. */
+export function describeKeys(value: unknown, max = 10): string {
+  if (!isObject(value)) return Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
+  const keys = Object.keys(value);
+  if (keys.length === 0) return 'no keys';
+  const shown = keys.slice(0, max).join(', ');
+  return `keys: ${shown}${keys.length > max ? `, ... (${keys.length} in all)` : ''}`;
+}
