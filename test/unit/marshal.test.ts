@@ -1,0 +1,262 @@
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AuditRow } from '../../src/ses/row.js';
+import {
+  ITEM_BYTE_BUDGET,
+  MAX_CONTAINER_DEPTH,
+  MAX_ITEM_BYTES,
+  attributeSize,
+  encodeRow,
+  itemSize,
+  toItem,
+} from '../../src/store/marshal.js';
+
+function row(overrides: Partial<AuditRow> = {}): AuditRow {
+  return {
+    identity: 'example.com',
+    eventKey: '2024-05-01T10:00:00Z#0f6c1e0a-1111-2222-3333-444455556666',
+    actor: 'arn:aws:iam::123456789012:role/Admin',
+    eventName: 'DeleteIdentity',
+    identityKind: 'domain',
+    identities: ['example.com'],
+    eventTime: '2024-05-01T10:00:00Z',
+    eventID: '0f6c1e0a-1111-2222-3333-444455556666',
+    eventSource: 'ses.amazonaws.com',
+    eventCategory: 'Management',
+    readOnly: false,
+    awsRegion: 'us-east-1',
+    accountId: '123456789012',
+    actorType: 'AssumedRole',
+    principalArn: 'arn:aws:sts::123456789012:assumed-role/Admin/alice',
+    principalId: 'AROAEXAMPLE:alice',
+    mfaAuthenticated: true,
+    sourceIPAddress: '192.0.2.1',
+    userAgent: 'aws-cli/2.15.0',
+    requestID: 'req-1',
+    requestParameters: { identity: 'example.com', nested: { list: [1, 'two', null, true, { deep: '' }], n: -1.5e-7 } },
+    responseElements: null,
+    sourceObject: 's3://bucket/AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/01/file.json.gz',
+    ingestedAt: '2024-05-01T10:05:00.000Z',
+    expiresAt: 1_800_000_000,
+    ...overrides,
+  };
+}
+
+function nest(depth: number): unknown {
+  let v: unknown = 'leaf';
+  for (let i = 0; i < depth; i++) v = { k: v };
+  return v;
+}
+
+const KB = 1024;
+
+describe('toItem', () => {
+  it('round-trips a plain row through unmarshall', () => {
+    const r = row();
+    const item = toItem(r);
+    expect(unmarshall(item)).toEqual(r);
+    expect(item.identity).toEqual({ S: 'example.com' });
+    expect(item.requestParameters.M).toBeDefined();
+    expect(item.responseElements).toEqual({ NULL: true });
+    expect(item.expiresAt).toEqual({ N: '1800000000' });
+    expect(item.identities).toEqual({ L: [{ S: 'example.com' }] });
+    expect(item.truncated).toBeUndefined();
+  });
+
+  it('leaves out attributes the row does not have', () => {
+    const r = row();
+    delete r.errorCode;
+    r.errorMessage = undefined;
+    const item = toItem(r);
+    expect('errorCode' in item).toBe(false);
+    expect('errorMessage' in item).toBe(false);
+  });
+
+  it('keeps empty strings in non-key attributes, and large integers that a double holds', () => {
+    const r = row({ userAgent: '', requestParameters: { a: '', big: 12345678901234567890, tiny: 1e-130, e: 1e125 } });
+    const item = toItem(r);
+    expect(item.userAgent).toEqual({ S: '' });
+    const m = item.requestParameters.M!;
+    expect(m.a).toEqual({ S: '' });
+    expect(m.big).toEqual({ N: '12345678901234567000' });
+    expect(m.tiny).toEqual({ N: '1e-130' });
+    expect(m.e).toEqual({ N: '1e+125' });
+  });
+
+  it('stores nesting deeper than DynamoDB allows as JSON text', () => {
+    const deep = nest(40);
+    const enc = encodeRow(row({ requestParameters: deep }));
+    expect(enc.item.requestParameters).toEqual({ S: JSON.stringify(deep) });
+    expect(enc.jsonFallbacks).toBe(1);
+    expect(JSON.parse(enc.item.requestParameters.S!)).toEqual(deep);
+  });
+
+  it('keeps nesting at the limit as a map, one more level as text', () => {
+    // MAX_CONTAINER_DEPTH maps around a scalar: the scalar sits at level 32 counting the attribute as level 1.
+    const atLimit = toItem(row({ requestParameters: nest(MAX_CONTAINER_DEPTH) }));
+    expect(atLimit.requestParameters.M).toBeDefined();
+    const over = toItem(row({ requestParameters: nest(MAX_CONTAINER_DEPTH + 1) }));
+    expect(over.requestParameters.S).toBeDefined();
+    // Lists count as levels too.
+    let list: unknown = 1;
+    for (let i = 0; i < MAX_CONTAINER_DEPTH + 1; i++) list = [list];
+    expect(toItem(row({ responseElements: list })).responseElements.S).toBe(JSON.stringify(list));
+  });
+
+  it('stores numbers DynamoDB cannot represent as JSON text', () => {
+    for (const bad of [1e300, -1e126, 5e-324, -1e-200]) {
+      const enc = encodeRow(row({ requestParameters: { x: { y: [bad] } } }));
+      expect(enc.item.requestParameters.S).toBe(JSON.stringify({ x: { y: [bad] } }));
+      expect(enc.jsonFallbacks).toBe(1);
+    }
+    // Only the attribute holding the bad number changes.
+    const item = toItem(row({ responseElements: { n: 1e300 } }));
+    expect(item.requestParameters.M).toBeDefined();
+    expect(item.responseElements).toEqual({ S: '{"n":1e+300}' });
+  });
+
+  it('stores a map with an empty key (or a key of 64 KB) as JSON text', () => {
+    const empty = toItem(row({ additionalEventData: { '': 'x', ok: 1 } }));
+    expect(empty.additionalEventData).toEqual({ S: '{"":"x","ok":1}' });
+    const longKey = 'k'.repeat(65_536);
+    expect(toItem(row({ requestParameters: { [longKey]: 1 } })).requestParameters.S).toBeDefined();
+    expect(toItem(row({ requestParameters: { ['k'.repeat(1000)]: 1 } })).requestParameters.M).toBeDefined();
+  });
+
+  it('keeps a "__proto__" key from JSON.parse as data', () => {
+    const rp = JSON.parse('{"__proto__":{"a":1},"b":2}') as unknown;
+    const item = toItem(row({ requestParameters: rp }));
+    expect(Object.keys(item.requestParameters.M!)).toEqual(['__proto__', 'b']);
+    expect(Object.getPrototypeOf(item.requestParameters.M)).toBe(Object.prototype);
+  });
+
+  it('keeps a 350 KB requestParameters as a map when the item still fits', () => {
+    const rp = { blob: 'a'.repeat(350 * KB) };
+    const enc = encodeRow(row({ requestParameters: rp }));
+    expect(enc.item.requestParameters.M).toBeDefined();
+    expect(enc.truncated).toBe(false);
+    expect(itemSize(enc.item)).toBeLessThanOrEqual(ITEM_BYTE_BUDGET);
+  });
+
+  it('turns an oversize document into JSON text and truncates it, marking the item', () => {
+    const rp = { blob: 'a'.repeat(350 * KB), more: ['x'.repeat(10)] };
+    const re = { body: 'b'.repeat(100 * KB) };
+    const r = row({ requestParameters: rp, responseElements: re });
+    const enc = encodeRow(r);
+    expect(enc.truncated).toBe(true);
+    expect(enc.item.truncated).toEqual({ BOOL: true });
+    const text = enc.item.requestParameters.S!;
+    expect(text).toMatch(/…\[truncated: \d+ bytes not stored; full record in sourceObject\]$/);
+    const full = JSON.stringify(rp);
+    const missing = Number(/truncated: (\d+) bytes/.exec(text)![1]);
+    expect(text.startsWith(full.slice(0, 1000))).toBe(true);
+    expect(full.length - missing).toBe(text.indexOf('…'));
+    // The smaller document still fits as a map.
+    expect(enc.item.responseElements.M).toBeDefined();
+    expect(enc.jsonFallbacks).toBe(1);
+    // Under the budget by an independent count, and never over DynamoDB's limit.
+    expect(enc.bytes).toBe(itemSize(enc.item));
+    expect(enc.bytes).toBeLessThanOrEqual(ITEM_BYTE_BUDGET);
+    expect(enc.bytes).toBeGreaterThan(ITEM_BYTE_BUDGET - 200); // cut just enough
+    expect(itemSize(enc.item)).toBeLessThan(MAX_ITEM_BYTES);
+    // Keys and the pointer to the full record are untouched.
+    expect(enc.item.identity).toEqual({ S: r.identity });
+    expect(enc.item.sourceObject).toEqual({ S: r.sourceObject });
+  });
+
+  it('cuts multi-byte text on a character boundary', () => {
+    const rp = { s: '€'.repeat(200 * KB) }; // 3 bytes each: ~600 KB
+    const enc = encodeRow(row({ requestParameters: rp }));
+    expect(enc.truncated).toBe(true);
+    const text = enc.item.requestParameters.S!;
+    expect(text).not.toContain('\uFFFD');
+    expect(itemSize(enc.item)).toBeLessThanOrEqual(ITEM_BYTE_BUDGET);
+  });
+
+  it('truncates several documents when one is not enough', () => {
+    const r = row({
+      requestParameters: 'p'.repeat(300 * KB),
+      responseElements: 'q'.repeat(300 * KB),
+      additionalEventData: 'r'.repeat(300 * KB),
+    });
+    const enc = encodeRow(r);
+    expect(enc.truncated).toBe(true);
+    expect(itemSize(enc.item)).toBeLessThanOrEqual(ITEM_BYTE_BUDGET);
+    expect(enc.item.eventKey).toEqual({ S: r.eventKey });
+  });
+
+  describe('sizes', () => {
+    it('follows DynamoDB item size rules', () => {
+      // name + UTF-8 bytes; map/list 3 + 1 per element; null/bool 1.
+      const item: Record<string, AttributeValue> = {
+        s: { S: 'héllo' }, // 1 + 6
+        b: { BOOL: true }, // 1 + 1
+        z: { NULL: true }, // 1 + 1
+        m: { M: { ab: { S: 'x' }, c: { L: [{ S: '' }, { NULL: true }] } } }, // 1 + 3 + (2+1+1) + (1+ (3+2+0+1) +1)
+      };
+      expect(itemSize(item)).toBe(7 + 2 + 2 + (1 + 3 + 4 + (1 + 6 + 1)));
+      // Numbers: never under DynamoDB's (digits / 2 + 1).
+      for (const n of ['0', '7', '-12345.678', '1.7976931348623157e+308', '12345678901234567000']) {
+        const digits = n.replace(/[^0-9]/g, '').replace(/^0+|0+$/g, '').length;
+        expect(attributeSize({ N: n })).toBeGreaterThanOrEqual(Math.ceil(digits / 2) + 1);
+      }
+    });
+
+    it('reports the same size the items measure, for ordinary rows', () => {
+      const enc = encodeRow(row());
+      expect(enc.bytes).toBe(itemSize(enc.item));
+    });
+
+    it('keeps maps just under the budget, shortens just over it', () => {
+      const base = encodeRow(row({ requestParameters: { blob: '' } })).bytes;
+      const room = ITEM_BYTE_BUDGET - base;
+      const fits = encodeRow(row({ requestParameters: { blob: 'x'.repeat(room) } }));
+      expect(fits.bytes).toBe(ITEM_BYTE_BUDGET);
+      expect(fits.item.requestParameters.M).toBeDefined();
+      expect(fits.truncated).toBe(false);
+      const over = encodeRow(row({ requestParameters: { blob: 'x'.repeat(room + 1) } }));
+      expect(over.item.requestParameters.S).toBeDefined();
+      expect(over.truncated).toBe(true);
+      expect(over.bytes).toBeLessThanOrEqual(ITEM_BYTE_BUDGET);
+      expect(over.bytes).toBe(itemSize(over.item));
+    });
+  });
+
+  describe('keys', () => {
+    it('clamps over-long keys to a prefix and a hash, deterministically', () => {
+      const longId = 'x'.repeat(3000) + '@example.com';
+      const longKey = '2024-05-01T10:00:00Z#' + 'é'.repeat(800);
+      const a = toItem(row({ identity: longId, eventKey: longKey, actor: 'a'.repeat(5000) }));
+      const b = toItem(row({ identity: longId, eventKey: longKey, actor: 'a'.repeat(5000) }));
+      expect(a).toEqual(b);
+      const id = a.identity.S!;
+      expect(Buffer.byteLength(id)).toBeLessThanOrEqual(2048);
+      expect(id.endsWith('#' + createHash('sha256').update(longId).digest('hex'))).toBe(true);
+      expect(longId.startsWith(id.slice(0, id.length - 65))).toBe(true);
+      expect(Buffer.byteLength(a.eventKey.S!)).toBeLessThanOrEqual(1024);
+      expect(a.eventKey.S!.startsWith('2024-05-01T10:00:00Z#é')).toBe(true);
+      expect(a.eventKey.S!).not.toContain('\uFFFD');
+      expect(Buffer.byteLength(a.actor.S!)).toBeLessThanOrEqual(2048);
+      // Different long values stay different.
+      const c = toItem(row({ identity: longId + 'y' }));
+      expect(c.identity.S).not.toBe(id);
+    });
+
+    it('keeps keys at exactly the limit', () => {
+      const id = 'i'.repeat(2048);
+      expect(toItem(row({ identity: id })).identity.S).toBe(id);
+      const sk = 's'.repeat(1024);
+      expect(toItem(row({ eventKey: sk })).eventKey.S).toBe(sk);
+    });
+
+    it('falls back to "unknown" for an empty actor or eventName, refuses an empty identity or eventKey', () => {
+      const item = toItem(row({ actor: '', eventName: '' }));
+      expect(item.actor).toEqual({ S: 'unknown' });
+      expect(item.eventName).toEqual({ S: 'unknown' });
+      expect(() => toItem(row({ identity: '' }))).toThrow(/identity/);
+      expect(() => toItem(row({ eventKey: '' }))).toThrow(/eventKey/);
+    });
+  });
+});
