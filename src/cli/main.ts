@@ -44,9 +44,24 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
 }
 
+/**
+ * The SDK warns on every client that its releases after January 2027 need Node 22. The Lambda runs on
+ * nodejs22.x; for the CLI on Node 20 the warning says nothing the user can act on now, so only it is dropped.
+ */
+function quietSdkNodeWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: unknown, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : (warning as Error | undefined)?.name;
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if (type === 'NodeVersionSupportWarning' || text?.startsWith('NodeVersionSupportWarning')) return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 // Run when executed (the bundle, or tsx), not when imported by tests.
 const entry = process.argv[1] ?? '';
 if (/(?:^|[/\\])(?:cli\.mjs|main\.ts)$/.test(entry)) {
+  quietSdkNodeWarning();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

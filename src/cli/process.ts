@@ -1,7 +1,8 @@
 /** `ses-audit process INPUT... [--dry-run]`: local files or s3:// objects to rows (stdout) or the table. */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig } from '../config.js';
+import { ingest } from '../ingest.js';
 import { reasonOf } from '../errors.js';
 import { processTrail, type TrailSummary } from '../pipeline.js';
 import { parseS3Uri } from '../trail/object.js';
@@ -59,7 +60,6 @@ export async function processCommand(args: string[], io: CliIO): Promise<number>
 
   let s3: S3Client | undefined;
   const dynamo = dryRun ? undefined : makeDynamoClient(env, { forWriter: true });
-  const BatchWriter = dryRun ? undefined : (await import('../store/writer.js')).BatchWriter;
   const out = new LineWriter(io.stdout);
   let failed = 0;
 
@@ -78,19 +78,23 @@ export async function processCommand(args: string[], io: CliIO): Promise<number>
         source = await openFile(input);
         sourceObject = input;
       }
-      const writer = dynamo && BatchWriter
-        ? new BatchWriter({ client: dynamo, tableName: config.tableName, concurrency: config.writeConcurrency })
-        : undefined;
-      const summary = await processTrail(source, {
-        limits: config,
-        sourceObject,
-        filter: config,
-        retentionDays: config.retentionDays,
-        sink: writer ? (rows) => writer.write(rows) : (rows) => out.rows(rows),
-      });
-      const stats = writer ? await writer.flush() : undefined;
-      await out.flush();
-      reportSummary(io, input, summary, config, performance.now() - started, stats?.rowsWritten);
+      let summary: TrailSummary;
+      let written: number | undefined;
+      if (dynamo) {
+        const result = await ingest(source, sourceObject, { dynamo, config });
+        summary = result;
+        written = result.writer.rowsWritten;
+      } else {
+        summary = await processTrail(source, {
+          limits: config,
+          sourceObject,
+          filter: config,
+          retentionDays: config.retentionDays,
+          sink: (rows) => out.rows(rows),
+        });
+        await out.flush();
+      }
+      reportSummary(io, input, summary, performance.now() - started, written);
     } catch (err) {
       await out.flush();
       failed++;
@@ -102,7 +106,7 @@ export async function processCommand(args: string[], io: CliIO): Promise<number>
   return failed ? 1 : 0;
 }
 
-function reportSummary(io: CliIO, input: string, s: TrailSummary, _config: Config, ms: number, written?: number): void {
+function reportSummary(io: CliIO, input: string, s: TrailSummary, ms: number, written?: number): void {
   for (const reason of s.badRecordReasons) io.stderr.write(`warning: ${input}: ${reason}\n`);
   if (s.badRecords > s.badRecordReasons.length) {
     io.stderr.write(`warning: ${input}: ${s.badRecords - s.badRecordReasons.length} more bad records\n`);
