@@ -4,8 +4,14 @@
  * `"ses.amazonaws.com"`. The caller parses those few and checks `eventSource` for real.
  *
  * Why not a JSON parser: a trail file is mostly other services' records; building objects for them is most
- * of the cost of `JSON.parse`. Here the only per-byte work is structural (brackets, quotes, escapes), and
- * string contents are skipped with `indexOf` (memchr), so the scan keeps up with zlib.
+ * of the cost of `JSON.parse`. Here the only per-byte work is structural (brackets, quotes, escapes), done
+ * for the elements of Records by the SIMD kernel (kernel.ts) a whole chunk at a time, so the scan costs a
+ * fraction of what zlib does. What the kernel does not handle (scalar elements, the closing `]`, anything
+ * malformed between elements, the outer object) goes through the plain state machine below.
+ *
+ * What is validated: the outer object and the Records array exactly; inside an element only that strings
+ * and brackets balance. Elements that are kept are then parsed with JSON.parse, so an SES record is always
+ * fully checked; other services' records are never parsed, by design.
  *
  * It holds no more than the record being cut (bounded by `maxRecordBytes`): chunks are released as soon as
  * the records in them are handed on. Strings may contain any bytes, including braces, quotes escaped with
@@ -13,6 +19,7 @@
  * record is in hand).
  */
 import { InputError } from '../errors.js';
+import { newRecordsState, scanRecords } from './kernel.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -42,7 +49,8 @@ const enum S {
   TopSkip, // inside a value that is not Records
   TopAfter, // expecting `,` or `}`
   RecBegin, // expecting an element or `]`
-  RecValue, // inside an element
+  RecValue, // inside a scalar element (the JS walker)
+  RecContainer, // inside an object or array element (the kernel)
   RecAfter, // expecting `,` or `]`
   Done,
 }
@@ -82,7 +90,12 @@ export class TrailScanner implements ScanCounts {
   // The element being cut, when it spans chunks.
   private pieces: Buffer[] = [];
   private pieceBytes = 0;
-  private recordIsObject = false;
+
+  // The kernel's state across chunks, its output (start/end pairs), and whether the next byte is the JS
+  // state machine's (the kernel stopped there).
+  private readonly ks = newRecordsState();
+  private readonly out = new Int32Array(2 * 4096);
+  private jsStep = false;
 
   // Top-level key being read (may span chunks; keys are short).
   private key: number[] = [];
@@ -107,30 +120,59 @@ export class TrailScanner implements ScanCounts {
     let needleAt = -2;
 
     while (i < len) {
-      switch (this.state) {
+      const state = this.state;
+      if ((state === S.RecBegin || state === S.RecAfter || state === S.RecContainer) && !this.jsStep) {
+        const ks = this.ks;
+        const out = this.out;
+        if (state !== S.RecContainer) {
+          ks.depth = 0;
+          ks.inString = false;
+          ks.escape = false;
+          ks.afterElement = state === S.RecAfter;
+        }
+        const n = scanRecords(buf, i, ks, out);
+        for (let k = 0; k < n; k++) {
+          const start = out[2 * k];
+          const end = out[2 * k + 1];
+          if (start < 0) {
+            this.finishPieces(buf, end);
+          } else {
+            this.checkSize(end - start);
+            if (buf[start] !== LBRACE) this.handler.notObject(this.records, 'an array');
+            else {
+              if (needleAt === -2 || (needleAt >= 0 && needleAt < start)) needleAt = buf.indexOf(NEEDLE, start);
+              if (needleAt >= 0 && needleAt + NEEDLE.length <= end) this.emit(buf.toString('utf8', start, end));
+            }
+          }
+          this.records++;
+        }
+        if (ks.depth > 0) {
+          // The chunk ended inside an element: keep its bytes so far.
+          this.keepPiece(buf, ks.start >= 0 ? ks.start : 0, len);
+          this.state = S.RecContainer;
+          i = len;
+        } else {
+          this.state = ks.afterElement ? S.RecAfter : S.RecBegin;
+          i = ks.pos;
+          // Stopped at a byte the kernel does not handle (not because `out` filled up): one JS step.
+          if (i < len && n < out.length / 2) this.jsStep = true;
+        }
+        continue;
+      }
+      this.jsStep = false;
+      switch (state) {
         case S.RecValue: {
+          // A scalar element (number, string, literal): never a record, walked in JS.
           const start = recStart >= 0 ? recStart : 0;
           const end = this.walk(buf, i);
           if (end < 0) {
-            // The element goes on in the next chunk: keep its bytes so far.
             this.keepPiece(buf, start, len);
             recStart = -1;
             i = len;
             break;
           }
-          if (this.pieces.length === 0) {
-            this.checkSize(end - start);
-            if (this.recordIsObject) {
-              if (needleAt === -2 || (needleAt >= 0 && needleAt < start)) needleAt = buf.indexOf(NEEDLE, start);
-              if (needleAt >= 0 && needleAt + NEEDLE.length <= end) this.emit(buf.toString('utf8', start, end));
-            }
-          } else {
-            this.keepPiece(buf, start, end);
-            const whole = Buffer.concat(this.pieces, this.pieceBytes);
-            this.pieces = [];
-            this.pieceBytes = 0;
-            if (this.recordIsObject && whole.indexOf(NEEDLE) >= 0) this.emit(whole.toString('utf8'));
-          }
+          this.pieces = [];
+          this.pieceBytes = 0;
           this.records++;
           recStart = -1;
           this.state = S.RecAfter;
@@ -158,12 +200,12 @@ export class TrailScanner implements ScanCounts {
             i++;
             break;
           }
+          // Objects and arrays are the kernel's; here only scalars (and `"strings"`) start.
           this.startValue(c);
-          this.recordIsObject = c === LBRACE;
-          if (!this.recordIsObject) this.handler.notObject(this.records, describe(c));
+          this.handler.notObject(this.records, describe(c));
           recStart = i;
           this.state = S.RecValue;
-          if (this.scalar === 0) i++; // the opening byte is consumed by startValue
+          if (this.scalar === 0) i++; // a string's opening quote is consumed by startValue
           break;
         }
         default:
@@ -351,6 +393,16 @@ export class TrailScanner implements ScanCounts {
       if ((n & 1) === 0) return q + 1;
       from = q + 1;
     }
+  }
+
+  /** An element that began in an earlier chunk ends at `end` in this one. */
+  private finishPieces(buf: Buffer, end: number): void {
+    this.keepPiece(buf, 0, end);
+    const whole = this.pieces.length === 1 ? this.pieces[0] : Buffer.concat(this.pieces, this.pieceBytes);
+    this.pieces = [];
+    this.pieceBytes = 0;
+    if (whole[0] !== LBRACE) this.handler.notObject(this.records, 'an array');
+    else if (whole.indexOf(NEEDLE) >= 0) this.emit(whole.toString('utf8'));
   }
 
   private keepPiece(buf: Buffer, start: number, end: number): void {

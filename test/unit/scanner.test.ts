@@ -148,13 +148,25 @@ describe('TrailScanner: bad documents', () => {
     ['truncated in a scalar element', '{"Records":[1', /^truncated JSON/],
     ['trailing comma', '{"Records":[{"a":1},]}', /trailing comma/],
     ['missing comma', '{"Records":[{"a":1} {"b":2}]}', /expected , or \] after record 1/],
-    ['mismatched brackets', '{"Records":[{"a":[1}]]}', /mismatched brackets/],
+    ['a bracket closing Records wrongly', '{"Records":[{"a":1}}', /expected , or \] after record 1 \(found '}'\)/],
+    ['mismatched brackets outside Records', '{"x":[1}, "Records":[]}', /mismatched brackets/],
     ['garbage after the document', '{"Records":[]} x', /unexpected data after the end/],
     ['a second document', '{"Records":[]}{"Records":[]}', /unexpected data after the end/],
     ['bad top-level key', '{Records:[]}', /expected a key/],
     ['missing colon', '{"Records" []}', /expected :/],
   ])('%s', (_name, doc, reason) => {
     expect(errorOf(() => scanText(doc))).toMatch(reason);
+  });
+
+  it('leaves the inside of other services\' records unchecked, by design; SES records are parsed in full', async () => {
+    // Inside an element only strings and bracket balance are tracked: a record that is never parsed is
+    // not validated. A kept (SES) record goes through JSON.parse, which names the problem.
+    expect(scanText('{"Records":[{"eventSource":"kms.amazonaws.com","a":[1}]]}').records).toBe(1);
+    const doc = Buffer.from('{"Records":[{"eventSource":"ses.amazonaws.com","a":[1}]]}');
+    const { processTrail } = await import('../../src/pipeline.js');
+    await expect(
+      processTrail((async function* () { yield doc; })(), { limits: LIMITS, sourceObject: 'x', sink: () => {} }),
+    ).rejects.toThrow(/^invalid JSON in record 0: /);
   });
 
   it('refuses a record larger than the limit, naming it and the limit', () => {

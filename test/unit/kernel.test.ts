@@ -1,0 +1,479 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  kernelKind,
+  loadWasm,
+  newRecordsState,
+  scanRecords,
+  scanRecordsJS,
+  walkContainer,
+  walkContainerJS,
+  type RecordsState,
+  type WalkState,
+} from '../../src/trail/kernel.js';
+import { KERNEL_WAT_SHA256 } from '../../src/trail/kernel-wasm.js';
+import { generateTrail } from '../../scripts/trailgen.js';
+
+// ---- reference: an obviously-correct byte loop over the whole document ----
+
+/** Index just past the end of the container starting at `i` (bytes[i] is `{` or `[`), or -1. */
+function refEnd(b: Uint8Array, i: number): number {
+  let depth = 0;
+  let inStr = false;
+  let esc = false;
+  for (; i < b.length; i++) {
+    const c = b[i];
+    if (inStr) {
+      if (esc) esc = false;
+      else if (c === 0x5c) esc = true;
+      else if (c === 0x22) inStr = false;
+    } else if (c === 0x22) inStr = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+const isWs = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
+interface RefElem {
+  start: number;
+  end: number;
+  container: boolean;
+}
+
+/** The elements of the array whose contents start at `from` (just past `[`), and the index of its `]`. */
+function refElements(b: Uint8Array, from: number): { elems: RefElem[]; close: number } {
+  const elems: RefElem[] = [];
+  let i = from;
+  for (;;) {
+    while (isWs(b[i])) i++;
+    if (b[i] === 0x5d) return { elems, close: i };
+    const c = b[i];
+    let end: number;
+    if (c === 0x7b || c === 0x5b) end = refEnd(b, i);
+    else if (c === 0x22) {
+      end = i + 1;
+      for (let esc = false; ; end++) {
+        const d = b[end];
+        if (esc) esc = false;
+        else if (d === 0x5c) esc = true;
+        else if (d === 0x22) break;
+      }
+      end++;
+    } else {
+      end = i;
+      while (b[end] !== 0x2c && b[end] !== 0x5d && !isWs(b[end])) end++;
+    }
+    elems.push({ start: i, end, container: c === 0x7b || c === 0x5b });
+    i = end;
+    while (isWs(b[i])) i++;
+    if (b[i] === 0x2c) i++;
+    else if (b[i] !== 0x5d) throw new Error(`reference: bad separator at ${i}`);
+  }
+}
+
+// ---- random JSON with nasty strings ----
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PIECES = ['"', '\\', '\\\\', '\\"', '\\\\"', '{', '}', '[', ']', '{"a":[1]}', ',', ':', 'a', 'bc', ' ', 'é', '中', '😀', '\n', '\t', '/', '\u0001', 'x'.repeat(70)];
+
+function nastyString(r: () => number): string {
+  let s = '';
+  const n = Math.floor(r() * 12);
+  for (let k = 0; k < n; k++) {
+    const x = r();
+    if (x < 0.15) s += '\\'.repeat(1 + Math.floor(r() * 7)) + (r() < 0.5 ? '"' : '');
+    else s += PIECES[Math.floor(r() * PIECES.length)];
+  }
+  if (r() < 0.2) s += '\\'.repeat(1 + Math.floor(r() * 4)); // backslashes just before the closing quote
+  return s;
+}
+
+/** JSON string literal with randomly chosen (valid) escapes, including \u escapes. */
+function encodeString(r: () => number, s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!;
+    const u = (c: number) => '\\u' + c.toString(16).padStart(4, '0');
+    if (ch === '"') out += r() < 0.8 ? '\\"' : u(code);
+    else if (ch === '\\') out += r() < 0.8 ? '\\\\' : u(code);
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (code < 0x20) out += u(code);
+    else if (ch === '/' && r() < 0.5) out += '\\/';
+    else if (code > 0xffff && r() < 0.3) out += u(ch.charCodeAt(0)) + u(ch.charCodeAt(1));
+    else if (code < 0x10000 && r() < 0.1) out += u(code);
+    else out += ch;
+  }
+  return out + '"';
+}
+
+function ws(r: () => number, pretty: boolean): string {
+  if (!pretty) return '';
+  const x = r();
+  if (x < 0.5) return '';
+  if (x < 0.8) return ' ';
+  return '\n' + ' '.repeat(Math.floor(r() * 6)) + (r() < 0.1 ? '\t\r\n' : '');
+}
+
+function value(r: () => number, depth: number, pretty: boolean): string {
+  const x = r();
+  if (depth > 5 || x < 0.35) return scalar(r);
+  if (x < 0.75) {
+    const n = Math.floor(r() * 6);
+    const parts: string[] = [];
+    for (let k = 0; k < n; k++) parts.push(ws(r, pretty) + encodeString(r, nastyString(r)) + ws(r, pretty) + ':' + ws(r, pretty) + value(r, depth + 1, pretty) + ws(r, pretty));
+    return '{' + (n ? parts.join(',') : ws(r, pretty)) + '}';
+  }
+  const n = Math.floor(r() * 5);
+  const parts: string[] = [];
+  for (let k = 0; k < n; k++) parts.push(ws(r, pretty) + value(r, depth + 1, pretty) + ws(r, pretty));
+  return '[' + (n ? parts.join(',') : ws(r, pretty)) + ']';
+}
+
+function scalar(r: () => number): string {
+  const x = r();
+  if (x < 0.6) return encodeString(r, nastyString(r));
+  if (x < 0.75) return String(Math.floor(r() * 1e6) - 5e5) + (r() < 0.3 ? '.5e-3' : '');
+  return ['true', 'false', 'null'][Math.floor(r() * 3)];
+}
+
+function container(r: () => number, pretty: boolean): string {
+  for (;;) {
+    const v = value(r, 0, pretty);
+    if (v[0] === '{' || v[0] === '[') return v;
+  }
+}
+
+/** `{"Records":[ ... ]}` with mostly containers, some scalars. */
+function recordsDoc(r: () => number, n: number, pretty: boolean, scalars: boolean): Buffer {
+  const parts: string[] = [];
+  for (let k = 0; k < n; k++) parts.push(ws(r, pretty) + (scalars && r() < 0.15 ? scalar(r) : container(r, pretty)) + ws(r, pretty));
+  const text = '{"Records":[' + parts.join(',') + ']}';
+  JSON.parse(text); // the generator makes valid JSON
+  return Buffer.from(text);
+}
+
+const TRICKY = Buffer.from(
+  '{"a":"x\\\\\\"}]{[\\\\","b\\\\":["\\\\\\\\\\\\\\\\","\\"\\"\\"",{"c":"é中😀\\u00e9\\ud83d\\ude00"}],' +
+    '"long":"' +
+    'y'.repeat(61) +
+    '\\\\\\"' +
+    'z'.repeat(60) +
+    '\\\\","d":[[[{}]],{"e":"}}}]]]"}],"f":"\\\\"}',
+);
+
+// ---- drivers: feed chunks, map results back to offsets in the whole document ----
+
+type Walk = (buf: Uint8Array, from: number, state: WalkState) => number;
+type Scan = (buf: Uint8Array, from: number, state: RecordsState, out: Int32Array) => number;
+
+const wasm = loadWasm();
+const WALKS: Array<[string, Walk]> = [
+  ['js', walkContainerJS],
+  ['wasm', (b, f, s) => wasm.walk(b, f, s)],
+  ['default', walkContainer],
+];
+const SCANS: Array<[string, Scan]> = [
+  ['js', scanRecordsJS],
+  ['wasm', (b, f, s, o) => wasm.scan(b, f, s, o)],
+];
+
+function split(doc: Uint8Array, cuts: number[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const c of cuts) {
+    out.push(doc.slice(prev, c)); // copies: each chunk is its own buffer
+    prev = c;
+  }
+  out.push(doc.slice(prev));
+  return out;
+}
+
+/** Walks the container starting at doc[0] through the chunks; the end offset in doc, or -1. */
+function walkChunks(walk: Walk, chunks: Uint8Array[]): number {
+  const st: WalkState = { depth: 1, inString: false, escape: false };
+  let offset = 0;
+  let from = 1;
+  for (const ch of chunks) {
+    if (from <= ch.length) {
+      const e = walk(ch, from, st);
+      if (e >= 0) {
+        expect(st).toEqual({ depth: 0, inString: false, escape: false });
+        return offset + e;
+      }
+    }
+    from = Math.max(0, from - ch.length);
+    offset += ch.length;
+  }
+  return -1;
+}
+
+/** Scans the Records array through the chunks; the (start, end) pairs in doc and the index of `]`. */
+function scanChunks(scan: Scan, doc: Uint8Array, chunks: Uint8Array[], cap = 64): { pairs: Array<[number, number]>; close: number } {
+  const ref = refElements(doc, doc.indexOf(0x5b) + 1);
+  const scalarsAt = new Map(ref.elems.filter((e) => !e.container).map((e) => [e.start, e.end]));
+  const out = new Int32Array(2 * cap);
+  const st = newRecordsState();
+  const pairs: Array<[number, number]> = [];
+  let offset = 0;
+  let next = doc.indexOf(0x5b) + 1; // where to go on, in doc
+  let pending = -1; // start (in doc) of the element running over a chunk boundary
+  for (const ch of chunks) {
+    let from = next - offset;
+    while (from <= ch.length) {
+      const n = scan(ch, from, st, out);
+      for (let k = 0; k < n; k++) {
+        const s = out[2 * k];
+        expect(s >= 0 || (k === 0 && pending >= 0)).toBe(true);
+        pairs.push([s >= 0 ? offset + s : pending, offset + out[2 * k + 1]]);
+        if (s < 0) pending = -1;
+      }
+      if (st.depth > 0 || st.inString) {
+        expect(st.pos).toBe(ch.length);
+        if (st.start >= 0) pending = offset + st.start;
+        expect(pending).toBeGreaterThanOrEqual(0);
+        next = offset + ch.length;
+        break;
+      }
+      if (st.pos >= ch.length) {
+        expect(st.pos).toBe(ch.length);
+        next = offset + ch.length;
+        break;
+      }
+      if (n === cap) {
+        from = st.pos;
+        continue;
+      }
+      const at = offset + st.pos;
+      if (doc[at] === 0x5d) return { pairs, close: at };
+      // a scalar element: the caller skips it (here with the reference's help)
+      const end = scalarsAt.get(at);
+      if (end === undefined) throw new Error(`kernel stopped at ${at} (${String.fromCharCode(doc[at])})`);
+      expect(st.afterElement).toBe(false);
+      st.afterElement = true;
+      next = end;
+      from = end - offset;
+    }
+    offset += ch.length;
+  }
+  return { pairs, close: -1 };
+}
+
+function expected(doc: Uint8Array): { pairs: Array<[number, number]>; close: number } {
+  const ref = refElements(doc, doc.indexOf(0x5b) + 1);
+  return { pairs: ref.elems.filter((e) => e.container).map((e) => [e.start, e.end]), close: ref.close };
+}
+
+// ---- tests ----
+
+describe('kernel', () => {
+  it('uses the WebAssembly kernel, built from the current kernel.wat', () => {
+    expect(kernelKind()).toBe('wasm-simd');
+    const wat = readFileSync(new URL('../../src/trail/kernel.wat', import.meta.url), 'utf8');
+    // If this fails, run `node scripts/build-kernel.mjs` (needs wabt).
+    expect(createHash('sha256').update(wat).digest('hex')).toBe(KERNEL_WAT_SHA256);
+  });
+
+  it('the reference agrees with JSON.parse', () => {
+    const r = rng(1);
+    for (let k = 0; k < 50; k++) {
+      const doc = recordsDoc(r, 10, k % 2 === 0, true);
+      const parsed = JSON.parse(doc.toString()).Records as unknown[];
+      const ref = refElements(doc, doc.indexOf(0x5b) + 1);
+      expect(ref.elems.map((e) => JSON.parse(doc.toString('utf8', e.start, e.end)))).toEqual(parsed);
+    }
+  });
+
+  for (const [name, walk] of WALKS) {
+    describe(`walkContainer (${name})`, () => {
+      it('finds the end of the tricky record at every two-way split', () => {
+        const doc = Buffer.concat([TRICKY, Buffer.from(',{"next":1}')]);
+        const want = TRICKY.length;
+        expect(refEnd(doc, 0)).toBe(want);
+        for (let c = 0; c <= doc.length; c++) expect(walkChunks(walk, split(doc, [c])), `cut ${c}`).toBe(want);
+      });
+
+      it('three-way splits and empty chunks', () => {
+        const doc = Buffer.concat([TRICKY, Buffer.from(']')]);
+        const want = TRICKY.length;
+        for (let a = 0; a <= doc.length; a += 3) {
+          for (let b = a; b <= doc.length; b += 5) expect(walkChunks(walk, split(doc, [a, a, b, b, b])), `cuts ${a} ${b}`).toBe(want);
+        }
+      });
+
+      it('random containers, whole and split at random', () => {
+        const r = rng(2);
+        for (let k = 0; k < 400; k++) {
+          const text = container(r, k % 2 === 1);
+          const doc = Buffer.from(text + (k % 3 === 0 ? ' , {"x":"}"}' : ''));
+          const want = refEnd(doc, 0);
+          expect(want).toBe(Buffer.byteLength(text));
+          expect(walkChunks(walk, [doc])).toBe(want);
+          const cuts = Array.from({ length: Math.floor(r() * 4) }, () => Math.floor(r() * (doc.length + 1))).sort((x, y) => x - y);
+          expect(walkChunks(walk, split(doc, cuts)), `doc ${k} cuts ${cuts}`).toBe(want);
+        }
+      });
+
+      it('every split inside runs of backslashes before a quote', () => {
+        for (let n = 0; n <= 9; n++) {
+          for (const pad of [0, 1, 30, 62, 63, 64, 65, 127]) {
+            // a string of `pad` letters, n backslashes, a quote: closes the string when n is even
+            const body = '"' + 'p'.repeat(pad) + '\\'.repeat(n) + '"' + (n % 2 ? '}]"' : '') + '}';
+            const doc = Buffer.from('{"k":' + body + '   ');
+            const want = refEnd(doc, 0);
+            expect(want).toBeGreaterThan(0);
+            for (let c = 0; c <= doc.length; c++) expect(walkChunks(walk, split(doc, [c])), `n ${n} pad ${pad} cut ${c}`).toBe(want);
+          }
+        }
+      });
+
+      it('returns -1 and keeps the state when the buffer ends first', () => {
+        const st: WalkState = { depth: 1, inString: false, escape: false };
+        const doc = Buffer.from('{"a":[1,{"b":"x\\');
+        expect(walk(doc, 1, st)).toBe(-1);
+        expect(st).toEqual({ depth: 3, inString: true, escape: true });
+        expect(walk(Buffer.from('"}"]}}  '), 0, st)).toBe(6);
+        const big = Buffer.from('{"a":"' + 'x'.repeat(5000) + '"');
+        const s2: WalkState = { depth: 1, inString: false, escape: false };
+        expect(walk(big, 1, s2)).toBe(-1);
+        expect(s2).toEqual({ depth: 1, inString: false, escape: false });
+      });
+    });
+  }
+
+  for (const [name, scan] of SCANS) {
+    describe(`scanRecords (${name})`, () => {
+      it('random documents, compact and pretty, with scalar elements, whole and split', () => {
+        const r = rng(3);
+        for (let k = 0; k < 150; k++) {
+          const doc = recordsDoc(r, 1 + Math.floor(r() * 12), k % 2 === 1, k % 3 !== 0);
+          const want = expected(doc);
+          expect(scanChunks(scan, doc, [doc])).toEqual(want);
+          const cuts = Array.from({ length: Math.floor(r() * 6) }, () => Math.floor(r() * (doc.length + 1))).sort((x, y) => x - y);
+          expect(scanChunks(scan, doc, split(doc, cuts)), `doc ${k} cuts ${cuts}`).toEqual(want);
+          expect(scanChunks(scan, doc, split(doc, cuts), 1), `cap 1, doc ${k}`).toEqual(want);
+        }
+      });
+
+      it('every two-way split of records around the tricky one', () => {
+        for (const sep of [',', ' ,\n    ', '\n,\t']) {
+          const t = TRICKY.toString();
+          const doc = Buffer.from(`{"Records":[ {"a":1}${sep}${t}${sep}[]${sep}"s{"${sep}${t} ]}`);
+          const want = expected(doc);
+          expect(want.pairs.length).toBe(4);
+          for (let c = 0; c <= doc.length; c++) expect(scanChunks(scan, doc, split(doc, [c])), `cut ${c}`).toEqual(want);
+        }
+      });
+
+      it('three-way splits with empty chunks', () => {
+        const doc = Buffer.from(`{"Records":[${TRICKY},${TRICKY},\n{}]}`);
+        const want = expected(doc);
+        for (let a = 0; a <= doc.length; a += 7) {
+          for (let b = a; b <= doc.length; b += 11) expect(scanChunks(scan, doc, split(doc, [a, a, b, b])), `cuts ${a} ${b}`).toEqual(want);
+        }
+      });
+
+      it('generated trail files, compact and pretty', async () => {
+        for (const pretty of [false, true]) {
+          const parts: Buffer[] = [];
+          for await (const p of generateTrail({ bytes: 400_000, sesShare: 0.1, seed: 5, pretty })) parts.push(p);
+          const doc = Buffer.concat(parts);
+          const records = JSON.parse(doc.toString()).Records as unknown[];
+          const want = expected(doc);
+          expect(want.pairs.length).toBe(records.length);
+          const chunks: Uint8Array[] = [];
+          for (let o = 0; o < doc.length; o += 16_384) chunks.push(doc.subarray(o, o + 16_384));
+          const got = scanChunks(scan, doc, chunks, 100);
+          expect(got).toEqual(want);
+          expect(got.pairs.map(([s, e]) => JSON.parse(doc.toString('utf8', s, e)))).toEqual(records);
+        }
+      });
+
+      it('stops at what it does not handle', () => {
+        const cases: Array<[string, string, number]> = [
+          // text (inside the array), what stops it, stop index
+          ['{"a":1} , {"b":2} ]', ']', 18],
+          ['{"a":1},, {"b":2}]', ',', 8],
+          ['{"a":1} {"b":2}]', '{ without a comma', 8],
+          [' 12, {}]', 'a number', 1],
+          ['{}, "x"]', 'a string', 4],
+          ['{},]', 'a trailing comma', 3],
+          ['{} x', 'garbage', 3],
+        ];
+        for (const [text, what, at] of cases) {
+          const st = newRecordsState();
+          const buf = Buffer.from(text);
+          const n = scan(buf, 0, st, new Int32Array(16));
+          expect({ what, pos: st.pos, depth: st.depth }).toEqual({ what, pos: at, depth: 0 });
+          expect(n).toBeGreaterThanOrEqual(0);
+        }
+        // between elements at the end of the buffer: afterElement tells whether the comma was seen
+        const st = newRecordsState();
+        expect(scan(Buffer.from('{"a":[]} \n'), 0, st, new Int32Array(16))).toBe(1);
+        expect(st).toMatchObject({ depth: 0, afterElement: true, pos: 10 });
+        expect(scan(Buffer.from(' , '), 0, st, new Int32Array(16))).toBe(0);
+        expect(st).toMatchObject({ depth: 0, afterElement: false, pos: 3 });
+        expect(scan(Buffer.from(' ,{}'), 0, st, new Int32Array(16))).toBe(0);
+        expect(st.pos).toBe(1);
+      });
+
+      it('a buffer refilled in place after being scanned is read again', () => {
+        const buf = Buffer.from('{"a":"]"}, {"b":2}, 7, {}');
+        const st = newRecordsState();
+        const out = new Int32Array(16);
+        expect(scan(buf, 0, st, out)).toBe(2);
+        expect(st.pos).toBe(20);
+        st.afterElement = true; // the caller skipped the 7
+        expect(scan(buf, 21, st, out)).toBe(1);
+        expect([out[0], out[1], st.pos]).toEqual([23, 25, 25]);
+        buf.write('{"c":[{}]}, {"d":"}"},{}', 0); // same length, new contents
+        const st2 = newRecordsState();
+        expect(scan(buf, 0, st2, out)).toBe(3);
+        expect(Array.from(out.subarray(0, 6))).toEqual([0, 10, 12, 21, 22, 24]);
+      });
+
+      it('records the start of an element that runs past the buffer', () => {
+        const st = newRecordsState();
+        const out = new Int32Array(16);
+        expect(scan(Buffer.from('{"a":1}, {"b":"}'), 0, st, out)).toBe(1);
+        expect([out[0], out[1]]).toEqual([0, 7]);
+        expect(st).toMatchObject({ depth: 1, inString: true, pos: 16, start: 9 });
+        expect(scan(Buffer.from('\\""}]'), 0, st, out)).toBe(1);
+        expect([out[0], out[1]]).toEqual([-1, 4]);
+        expect(st).toMatchObject({ depth: 0, pos: 4 });
+      });
+    });
+  }
+
+  it('the default scanRecords is the WebAssembly one and agrees with the JS one on a large buffer', () => {
+    const r = rng(9);
+    const doc = recordsDoc(r, 3000, false, false);
+    const k0 = doc.indexOf(0x5b) + 1;
+    const a = new Int32Array(2 * 4000);
+    const b = new Int32Array(2 * 4000);
+    const sa = newRecordsState();
+    const sb = newRecordsState();
+    const na = scanRecords(doc, k0, sa, a);
+    const nb = scanRecordsJS(doc, k0, sb, b);
+    expect(na).toBe(3000);
+    expect(na).toBe(nb);
+    expect(sa).toEqual(sb);
+    expect(a).toEqual(b);
+  });
+});
