@@ -8,7 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Config } from './config.js';
-import { reasonOf, SourceError } from './errors.js';
+import { isRetryable, reasonOf, SourceError } from './errors.js';
 import { ingest, type IngestResult } from './ingest.js';
 import { METRICS } from './observability.js';
 import { classifyKey } from './trail/keys.js';
@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps) {
     } catch (err) {
       metrics.addMetric(METRICS.failures, MetricUnit.Count, 1);
       if (retries) metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, retries);
-      logger.error('file failed', { object: uri, reason: reasonOf(err), retryable: isRetryableError(err) });
+      logger.error('file failed', { object: uri, reason: reasonOf(err), retryable: isRetryable(err) });
       throw err;
     } finally {
       clearTimeout(timer);
@@ -138,8 +138,4 @@ export function createApp(deps: AppDeps) {
   }
 
   return { handle, processObject };
-}
-
-function isRetryableError(err: unknown): boolean {
-  return Boolean((err as { retryable?: unknown } | null)?.retryable);
 }

@@ -34,6 +34,58 @@ export class WriteError extends SesAuditError {
 /** Configuration is missing or wrong. */
 export class ConfigError extends SesAuditError {}
 
+/** AWS error names that mean "try again": throttling, server-side trouble, timeouts (any service). */
+const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'Throttling',
+  'RequestLimitExceeded',
+  'TooManyRequestsException',
+  'SlowDown',
+  'InternalServerError',
+  'InternalServerException',
+  'InternalFailure',
+  'InternalError',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'NetworkingError',
+]);
+
+/** Node and undici network error codes: the connection, not the request, failed. */
+const NETWORK_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/**
+ * Whether trying again can help. Our own errors say so themselves; for SDK and Node errors, throttling,
+ * 5xx, 429, timeouts and network failures are transient, and everything else (validation, missing
+ * resource, access denied, a bug) is not.
+ */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof SesAuditError) return err.retryable;
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
+  if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || TRANSIENT_NAMES.has(e.code))) return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
+  return Boolean(e.$retryable);
+}
+
 /** A one-line reason for any thrown value, for messages that must never show a stack trace. */
 export function reasonOf(err: unknown): string {
   if (err instanceof SesAuditError) return err.reason;

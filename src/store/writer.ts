@@ -22,7 +22,7 @@ import {
   type DynamoDBClient,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
-import { WriteError, reasonOf } from '../errors.js';
+import { WriteError, isRetryable, reasonOf } from '../errors.js';
 import type { AuditRow } from '../ses/row.js';
 import { encodeRow } from './marshal.js';
 import { PARTITION_KEY, SORT_KEY } from './schema.js';
@@ -86,37 +86,6 @@ interface Failure {
 const STOPPED = Symbol('stopped');
 const RESOLVED: Promise<void> = Promise.resolve();
 
-const RETRYABLE_NAMES: ReadonlySet<string> = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'Throttling',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-  'InternalServerError',
-  'InternalFailure',
-  'InternalServerException',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-  'NetworkingError',
-]);
-const NETWORK_CODES: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
 interface ErrorShape {
   name?: unknown;
   code?: unknown;
@@ -125,16 +94,8 @@ interface ErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** Throttling, server-side and network errors can succeed when tried again; validation, missing table, access denied cannot. */
-export function isRetryable(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as ErrorShape;
-  if (typeof e.name === 'string' && RETRYABLE_NAMES.has(e.name)) return true;
-  if (typeof e.code === 'string' && NETWORK_CODES.has(e.code)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (typeof status === 'number' && (status >= 500 || status === 429)) return true;
-  return Boolean(e.$retryable);
-}
+/** Throttling, server-side and network errors can succeed when tried again (the rule in errors.ts). */
+export { isRetryable };
 
 function errorName(err: unknown): string {
   if (typeof err === 'object' && err !== null) {

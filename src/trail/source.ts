@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { SourceError } from '../errors.js';
+import { isRetryable, SourceError } from '../errors.js';
 import type { S3ObjectRef } from './object.js';
 import type { ByteSource } from './reader.js';
 
@@ -70,20 +70,6 @@ export function fileError(err: unknown): unknown {
   }
 }
 
-const RETRYABLE_S3 = new Set([
-  'SlowDown',
-  'ThrottlingException',
-  'Throttling',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'InternalError',
-  'ServiceUnavailable',
-  'TimeoutError',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ECONNREFUSED',
-]);
 
 export function s3Error(err: unknown): unknown {
   if (err instanceof SourceError) return err;
@@ -99,7 +85,7 @@ export function s3Error(err: unknown): unknown {
     return new SourceError('access denied (check the bucket policy, KMS key and expected bucket owner)', { cause: err });
   }
   if (name === 'InvalidObjectState') return new SourceError('object is archived (restore it first)', { cause: err });
-  if (RETRYABLE_S3.has(name) || RETRYABLE_S3.has(code) || (status !== undefined && status >= 500) || status === 429) {
+  if (isRetryable(err)) {
     return new SourceError(`S3 read failed, retryable: ${name || code || `HTTP ${status}`}`, { retryable: true, cause: err });
   }
   if (name === 'AbortError') return new SourceError('S3 read aborted: time ran out', { retryable: true, cause: err });

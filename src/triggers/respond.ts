@@ -1,5 +1,5 @@
 /** Turning the result of each unit into what each service expects back. */
-import { SesAuditError, oneLine, reasonOf } from '../errors.js';
+import { SesAuditError, isRetryable, oneLine, reasonOf } from '../errors.js';
 import { s3Uri } from '../trail/object.js';
 import type {
   BatchOperationsResponse,
@@ -33,40 +33,8 @@ export function outcomeOf(unit: WorkUnit, results: ReadonlyMap<string, UnitResul
 }
 
 /** Error codes and names (SDK v3, Node) that mean "try again later" when an error is not one of ours. */
-const TRANSIENT = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'SlowDown',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'InternalError',
-  'ServiceUnavailable',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-]);
 
-/**
- * Whether trying again can help. Our errors say so themselves (`SesAuditError.retryable`); for any other
- * error (an SDK error that was not wrapped), throttling, timeouts, 5xx and network resets are retryable
- * and everything else (missing object, access denied, a bug) is not.
- */
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof SesAuditError) return err.retryable;
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  if (e.$retryable) return true;
-  if (typeof e.name === 'string' && TRANSIENT.has(e.name)) return true;
-  if (typeof e.code === 'string' && TRANSIENT.has(e.code)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  return typeof status === 'number' && (status === 429 || status >= 500);
-}
+export { isRetryable };
 
 export interface UnitFailure {
   id: string;
