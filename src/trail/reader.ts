@@ -85,7 +85,8 @@ export async function readTrail(
     };
     const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK, highWaterMark: 4 * INFLATE_CHUNK } as object);
     let sourceError: unknown;
-    pipeline(Readable.from(counted(), { objectMode: false, highWaterMark: 4 }), gunzip, (err) => {
+    // Object mode: the high-water mark counts chunks, so a few compressed chunks are read ahead of zlib.
+    pipeline(Readable.from(counted(), { objectMode: true, highWaterMark: 8 }), gunzip, (err) => {
       if (err) sourceError = err;
     });
     try {
