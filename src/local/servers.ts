@@ -2,6 +2,7 @@
  * Embedded S3 (s3rver) and DynamoDB (dynalite) servers, in this process on free ports, for `ses-audit local`
  * and the integration tests: no AWS account, no Docker, no Java.
  */
+import crypto from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,7 +55,27 @@ export interface LocalAws {
   stop(): Promise<void>;
 }
 
+/**
+ * s3rver builds ListObjects continuation tokens with single DES, which OpenSSL 3 (Node 17+) no longer
+ * offers, so any listing longer than one page fails with a 500. Triple DES with the key repeated three
+ * times is the same cipher: map the one algorithm name s3rver asks for, leave everything else alone.
+ */
+let desPatched = false;
+function patchS3rverPagination(): void {
+  if (desPatched) return;
+  desPatched = true;
+  const { createCipheriv, createDecipheriv } = crypto;
+  const triple = (key: crypto.CipherKey): Buffer => Buffer.concat([key as Buffer, key as Buffer, key as Buffer]);
+  Object.assign(crypto, {
+    createCipheriv: (alg: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, ...rest: unknown[]) =>
+      alg === 'des' ? createCipheriv('des-ede3-cbc', triple(key), iv) : (createCipheriv as (...a: unknown[]) => unknown)(alg, key, iv, ...rest),
+    createDecipheriv: (alg: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, ...rest: unknown[]) =>
+      alg === 'des' ? createDecipheriv('des-ede3-cbc', triple(key), iv) : (createDecipheriv as (...a: unknown[]) => unknown)(alg, key, iv, ...rest),
+  });
+}
+
 export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
+  patchS3rverPagination();
   const silent = opts.silent ?? true;
   const ownDir = opts.s3Dir === undefined;
   const s3Dir = opts.s3Dir ?? (await mkdtemp(join(tmpdir(), 'ses-audit-s3-')));
