@@ -8,7 +8,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Config } from './config.js';
-import { isRetryable, reasonOf, SourceError } from './errors.js';
+import { isRetryable, reasonOf, SourceError, WriteError } from './errors.js';
 import { ingest, type IngestResult } from './ingest.js';
 import { METRICS } from './observability.js';
 import { classifyKey } from './trail/keys.js';
@@ -59,6 +59,7 @@ export function createApp(deps: AppDeps) {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), Math.max(0, left - START_MARGIN_MS / 2));
     let retries = 0;
+    let written = 0;
     try {
       const { body } = await openS3Object(deps.s3, ref, {
         expectedBucketOwner: deps.config.expectedBucketOwner,
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps) {
         config: deps.config,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         onRetry: () => retries++,
+        onWriterStats: (stats) => (written = stats.rowsWritten),
         now: deps.now,
       });
       const ms = Math.round(performance.now() - started);
@@ -98,8 +100,13 @@ export function createApp(deps: AppDeps) {
         metrics.addMetric(METRICS.deliveryLagSeconds, MetricUnit.Seconds, Math.max(0, Math.round((now - result.oldestEventMs) / 1000)));
       }
       return { status: 'processed', ms, ...result };
-    } catch (err) {
+    } catch (caught) {
+      // Our own deadline abort surfaces from the body stream as a plain reset: say what happened.
+      const err = abort.signal.aborted && !(caught instanceof WriteError)
+        ? new SourceError('S3 read aborted: time ran out', { retryable: true, cause: caught })
+        : caught;
       metrics.addMetric(METRICS.failures, MetricUnit.Count, 1);
+      if (written) metrics.addMetric(METRICS.rowsWritten, MetricUnit.Count, written);
       if (retries) metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, retries);
       logger.error('file failed', { object: uri, reason: reasonOf(err), retryable: isRetryable(err) });
       throw err;

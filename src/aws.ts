@@ -37,11 +37,18 @@ export function makeS3Client(env: Env = process.env): S3Client {
  * `forWriter`: the batch writer retries throttling, 5xx and UnprocessedItems itself, with backoff and a
  * deadline it can see; the SDK's own retries underneath would multiply calls and hide sleeps from it.
  */
-export function makeDynamoClient(env: Env = process.env, options: { forWriter?: boolean } = {}): DynamoDBClient {
+export function makeDynamoClient(env: Env = process.env, options: { forWriter?: boolean; maxSockets?: number } = {}): DynamoDBClient {
   const endpoint = endpointOf(env, 'DYNAMODB');
+  const agent = { keepAlive: true, maxSockets: options.maxSockets ?? 50 };
   return new DynamoDBClient({
     ...common(env),
     ...(endpoint ? { endpoint } : {}),
     ...(options.forWriter ? { maxAttempts: 1 } : {}),
+    requestHandler: {
+      httpAgent: agent,
+      httpsAgent: agent,
+      // A call that never answers is retried by the writer rather than waited on for ever.
+      ...(options.forWriter ? { requestTimeout: 10_000, connectionTimeout: 3_000 } : {}),
+    },
   });
 }

@@ -14,6 +14,8 @@ export interface IngestOptions {
   /** Lambda's remaining time: the writer fails in time for Lambda to retry rather than time out mid-write. */
   remainingTimeMs?: () => number;
   onRetry?: (info: { attempt: number; reason: string; items: number }) => void;
+  /** The writer's counts at the end, success or failure (rows written before a failure still count). */
+  onWriterStats?: (stats: WriterStats) => void;
   now?: () => Date;
 }
 
@@ -43,7 +45,12 @@ export async function ingest(source: ByteSource, sourceObject: string, o: Ingest
     // Rows of the valid records read so far are still written (a replay overwrites them); the read
     // error is what the caller hears about, unless writing failed too.
     await writer.flush().catch(() => undefined);
+    o.onWriterStats?.(writer.stats);
     throw err;
   }
-  return { ...summary, writer: await writer.flush() };
+  try {
+    return { ...summary, writer: await writer.flush() };
+  } finally {
+    o.onWriterStats?.(writer.stats);
+  }
 }

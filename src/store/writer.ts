@@ -151,6 +151,7 @@ export class BatchWriter {
   private readonly abort = new AbortController();
   /** Abandon callbacks of calls and sleeps under way, run on failure so we do not wait for them. */
   private readonly cancels = new Set<() => void>();
+  private deadlineTimer?: ReturnType<typeof setTimeout>;
 
   constructor(o: WriterOptions) {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${o.concurrency}`);
@@ -327,7 +328,25 @@ export class BatchWriter {
   }
 
   /** A BatchWriteItem call that resolves STOPPED at once if the writer fails meanwhile. */
+  /**
+   * Deadline watchdog: a call that never answers must not hold the invocation until Lambda kills it.
+   * When the margin is reached with calls unanswered, the writer fails (aborting them) so the caller can
+   * fail cleanly and Lambda retries the file.
+   */
+  private armDeadline(): void {
+    if (this.deadlineTimer || !this.remainingTimeMs) return;
+    const wait = Math.max(0, this.remainingTimeMs() - this.timeMarginMs);
+    this.deadlineTimer = setTimeout(() => {
+      this.deadlineTimer = undefined;
+      if (this.inFlight > 0) {
+        this.fail({ rows: 0, why: `: Lambda time running out with ${this.inFlight} BatchWriteItem calls unanswered (margin ${this.timeMarginMs} ms)` });
+      }
+    }, wait);
+    this.deadlineTimer.unref?.();
+  }
+
   private call(requests: WriteRequest[]): Promise<BatchWriteItemCommandOutput | typeof STOPPED> {
+    this.armDeadline();
     const command = new BatchWriteItemCommand({ RequestItems: { [this.table]: requests } });
     return this.cancellable(this.client.send(command, { abortSignal: this.abort.signal }));
   }
@@ -366,6 +385,7 @@ export class BatchWriter {
       for (const w of this.roomWaiters.splice(0)) w.resolve();
     }
     if (this.inFlight === 0 && this.pending === 0 && this.idleWaiters.length > 0) {
+      this.clearDeadline();
       const stats = this.stats;
       for (const w of this.idleWaiters.splice(0)) w.resolve(stats);
     }
@@ -380,8 +400,14 @@ export class BatchWriter {
   }
 
   /** Once nothing is in flight: build the error with the final count and reject everyone waiting. */
+  private clearDeadline(): void {
+    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+  }
+
   private finish(): void {
     if (!this.failure || this.error || this.inFlight > 0) return;
+    this.clearDeadline();
     const f = this.failure;
     const total = this.pending + this.untaken;
     const others = total - f.rows;

@@ -86,7 +86,8 @@ export function s3Error(err: unknown): unknown {
   }
   if (name === 'InvalidObjectState') return new SourceError('object is archived (restore it first)', { cause: err });
   if (isRetryable(err)) {
-    return new SourceError(`S3 read failed, retryable: ${name || code || `HTTP ${status}`}`, { retryable: true, cause: err });
+    const what = (name && name !== 'Error' ? name : '') || code || (status ? `HTTP ${status}` : name || 'unknown error');
+    return new SourceError(`S3 read failed, retryable: ${what}`, { retryable: true, cause: err });
   }
   if (name === 'AbortError') return new SourceError('S3 read aborted: time ran out', { retryable: true, cause: err });
   return new SourceError(`S3 read failed: ${name || code || e?.message || String(err)}`, { cause: err });
