@@ -9,7 +9,7 @@ import { createApp, type InvocationContext } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../src/observability.js';
 import { captureOutput, type Captured } from './capture.js';
-import type { FakeS3, FakeTable } from './fake-aws.js';
+import type { FakeS3, FakeTable } from './aws-mocks.js';
 
 export const TABLE = 'ses-audit-test';
 /** The fixed clock of the tests: 2026-11-20T10:35:00Z. */

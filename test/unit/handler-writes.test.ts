@@ -11,7 +11,7 @@ import { WriteError } from '../../src/errors.js';
 import { InvocationFailedError } from '../../src/triggers/index.js';
 import { toItem } from '../../src/store/marshal.js';
 import { makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
-import { FakeS3, FakeTable, internalServerError, keyOf, keyOfItem, throttled, type CallOutcome } from '../helpers/fake-aws.js';
+import { FakeS3, FakeTable, internalServerError, keyOf, keyOfItem, throttled, type CallOutcome } from '../helpers/aws-mocks.js';
 import { BUCKET, batchOpsEvent, expectedRows, generatedFile, logKey, s3Event, SAMPLE_1015, sampleFile, sqsEvent } from '../helpers/trail.js';
 
 const s3 = new FakeS3();

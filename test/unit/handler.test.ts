@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { itemSize, MAX_ITEM_BYTES, toItem } from '../../src/store/marshal.js';
 import { makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
-import { accessDenied, FakeS3, FakeTable, keyOfItem, slowDown } from '../helpers/fake-aws.js';
+import { accessDenied, FakeS3, FakeTable, keyOfItem, slowDown } from '../helpers/aws-mocks.js';
 import {
   ACCOUNT,
   BUCKET,

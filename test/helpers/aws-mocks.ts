@@ -1,7 +1,8 @@
 /**
- * In-memory stand-ins behind aws-sdk-client-mock: an S3 bucket map that GetObject streams from (or fails
- * with the error S3 would give), and a DynamoDB table that BatchWriteItem writes to, with a scriptable
- * answer per call (throttle, 5xx, UnprocessedItems, a held response).
+ * Scripted aws-sdk-client-mock responses for the handler tests: GetObject answers from a map of object
+ * bodies (or with the error S3 would give), and BatchWriteItem calls are recorded per key, with a
+ * scriptable answer per call (throttle, 5xx, UnprocessedItems, a held response) so tests can count how
+ * many times each row was written. The SDK clients themselves are real; only their send() is mocked.
  */
 import { Readable } from 'node:stream';
 import { GetObjectCommand, NoSuchKey, S3Client, S3ServiceException, type GetObjectCommandInput } from '@aws-sdk/client-s3';
