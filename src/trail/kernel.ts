@@ -10,11 +10,17 @@
  *
  * Depth is a counter: brackets are not matched by type (`{]` counts as balanced), and nothing is validated
  * inside an element. Callers that need validity parse the elements they keep.
+ *
+ * scanRecords also tells, per element, whether the bytes of NEEDLE (`"ses.amazonaws.com"`, quotes included)
+ * occur inside it: a plain byte search, inside strings or not, so callers still check what they keep.
  */
 import { KERNEL_WASM_BASE64 } from './kernel-wasm.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+
+/** The bytes whose presence scanRecords reports per element. The WebAssembly kernel has them built in. */
+export const NEEDLE: Buffer = Buffer.from('"ses.amazonaws.com"');
 
 export interface WalkState {
   /** Open containers (0 between values). */
@@ -57,8 +63,10 @@ export function walkContainer(buf: Uint8Array, from: number, state: WalkState): 
 
 /**
  * Scans the elements of an array, starting at `from` inside it, and records every element that is an
- * object or array and ends in buf: `out[2k]` its start (index of its `{`/`[`, or -1 if it started in an
- * earlier buffer), `out[2k+1]` the index just past its end. Returns the number of elements recorded.
+ * object or array and ends in buf, as triples: `out[3k]` its start (index of its `{`/`[`, or -1 if it
+ * started in an earlier buffer), `out[3k+1]` the index just past its end, `out[3k+2]` 1 if the bytes of
+ * NEEDLE occur within buf[start, end), else 0 (always 0 when start is -1: the caller, holding the earlier
+ * bytes, searches those itself). Records at most `floor(out.length / 3)` elements; returns how many.
  *
  * Between elements it accepts whitespace, one `,` after each element, and the `{`/`[` of the next one. It
  * stops with `state.depth === 0` at the first byte it does not handle (`]`, a scalar element, a misplaced
@@ -145,10 +153,13 @@ export function walkContainerJS(buf: Uint8Array, from: number, state: WalkState)
 /** scanRecords in plain JavaScript. */
 export function scanRecordsJS(buf: Uint8Array, from: number, state: RecordsState, out: Int32Array): number {
   const len = buf.length;
-  const cap = out.length >> 1;
+  const cap = Math.floor(out.length / 3);
   let i = from;
   let count = 0;
   let start = -1;
+  // First NEEDLE position at or after the last element's start (-1: none in buf; -2: not searched yet).
+  let needleAt = -2;
+  let hay: Buffer | null = null;
   for (;;) {
     if (state.depth > 0 || state.inString) {
       const end = walkContainerJS(buf, i, state);
@@ -158,8 +169,17 @@ export function scanRecordsJS(buf: Uint8Array, from: number, state: RecordsState
         state.afterElement = true;
         return count;
       }
-      out[2 * count] = start;
-      out[2 * count + 1] = end;
+      let hit = 0;
+      if (start >= 0) {
+        if (needleAt === -2 || (needleAt >= 0 && needleAt < start)) {
+          hay ??= Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+          needleAt = hay.indexOf(NEEDLE, start);
+        }
+        if (needleAt >= 0 && needleAt + NEEDLE.length <= end) hit = 1;
+      }
+      out[3 * count] = start;
+      out[3 * count + 1] = end;
+      out[3 * count + 2] = hit;
       count++;
       start = -1;
       state.afterElement = true;
@@ -202,8 +222,8 @@ export function scanRecordsJS(buf: Uint8Array, from: number, state: RecordsState
 // ---------------------------------------------------------------------------------------------------------
 // WebAssembly
 
-const DATA = 65536; // input bytes start here in the module's memory; (start, end) pairs below
-const MAX_PAIRS = DATA / 8;
+const DATA = 65536; // input bytes start here in the module's memory; (start, end, needle) triples below
+const MAX_TRIPLES = Math.floor(DATA / 12);
 const PAD = 64;
 
 interface WasmKernel {
@@ -240,14 +260,14 @@ function wasmKernel(): WasmKernel | null {
   return kernel;
 }
 
-/** Compiles and instantiates the module (synchronously; about 1.7 KB). */
+/** Compiles and instantiates the module (synchronously; about 1.9 KB). */
 export function loadWasm(): WasmKernel {
   const bytes = Buffer.from(KERNEL_WASM_BASE64, 'base64');
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
   const x = inst.exports as unknown as Exports;
   const memory = x.memory;
   let mem = new Uint8Array(memory.buffer);
-  let mem32 = new Int32Array(memory.buffer, 0, MAX_PAIRS * 2);
+  let mem32 = new Int32Array(memory.buffer, 0, MAX_TRIPLES * 3);
   // The buffer currently copied at DATA: bytes buf[base..) are at DATA + (i - base). The copy is reused only
   // to resume in the same buffer after a call that stopped before its end (at or after `resumeAt`), so a
   // buffer refilled in place after being scanned to the end is copied again.
@@ -263,7 +283,7 @@ export function loadWasm(): WasmKernel {
     if (need > memory.buffer.byteLength) {
       memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
       mem = new Uint8Array(memory.buffer);
-      mem32 = new Int32Array(memory.buffer, 0, MAX_PAIRS * 2);
+      mem32 = new Int32Array(memory.buffer, 0, MAX_TRIPLES * 3);
     }
     mem.set(from === 0 ? buf : buf.subarray(from), DATA);
     mem.fill(0, DATA + n, DATA + n + PAD);
@@ -278,7 +298,7 @@ export function loadWasm(): WasmKernel {
   return {
     scan(buf, from, state, out) {
       const b = load(buf, from);
-      const cap = Math.min(out.length >> 1, MAX_PAIRS);
+      const cap = Math.min(Math.floor(out.length / 3), MAX_TRIPLES);
       const count = x.scan(from - b, buf.length - b, state.depth, flagsOf(state, state.afterElement), cap, 0);
       const f = x.flags.value as number;
       state.depth = x.depth.value as number;
@@ -290,11 +310,11 @@ export function loadWasm(): WasmKernel {
       const st = x.start.value as number;
       state.start = st < 0 ? -1 : st + b;
       if (count > 0) {
-        if (b === 0) out.set(mem32.subarray(0, 2 * count));
-        else {
-          for (let k = 0; k < 2 * count; k++) {
-            const v = mem32[k];
-            out[k] = v < 0 ? -1 : v + b;
+        out.set(mem32.subarray(0, 3 * count));
+        if (b !== 0) {
+          for (let k = 0; k < 3 * count; k += 3) {
+            if (out[k] >= 0) out[k] += b;
+            out[k + 1] += b;
           }
         }
       }

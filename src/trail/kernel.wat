@@ -1,14 +1,21 @@
 ;; Structural walker for JSON bytes (WebAssembly + SIMD128), the fast path of src/trail/kernel.ts.
 ;; Regenerate src/trail/kernel-wasm.ts from this file with `node scripts/build-kernel.mjs` (needs `wabt`).
 ;;
-;; Memory layout: [0, DATA) holds the output pairs (start, end) as i32; the input bytes are copied to
-;; [DATA, DATA + len), followed by 64 zero bytes (blocks are read 64 bytes at a time, past the end).
+;; Memory layout: [0, DATA) holds the output triples (start, end, needle) as i32; the input bytes are copied
+;; to [DATA, DATA + len), followed by 64 zero bytes (blocks are read 64 bytes at a time, past the end).
 ;;
 ;; Per 64-byte block (simdjson-style): bit masks of quotes, backslashes, `{[` and `}]`; escaped characters
 ;; from the odd-length backslash runs (carry between blocks in $esc); the in-string mask by prefix-XOR of
 ;; the unescaped quotes (carry in $instr, 0 or -1); brackets outside strings. If the depth cannot reach 0
 ;; within the block (depth > number of closing brackets) it is updated with two popcounts; otherwise the
 ;; brackets are walked one by one with ctz.
+;;
+;; Needle: whether the 19 bytes `"ses.amazonaws.com"` occur inside an element. The raw quote mask (escaped
+;; quotes included: this is a byte search) gives the candidates, positions j with a quote at j and at j - 18
+;; (the previous block's quotes carry in $pq); bytes 1..17 are then compared at each candidate, leaving $e =
+;; the end quotes of real occurrences. The needle holds no bracket, so an occurrence whose end quote the walk
+;; passes inside an element lies wholly inside it ($pq is 0 where a walk starts, just past a `{`). $hit
+;; collects them for the current element; it is reported only for elements that started in this buffer.
 (module
   (memory (export "memory") 2)
   ;; state out: position (relative to DATA), depth, flags (1 inString, 2 escape, 4 afterElement), start
@@ -17,7 +24,7 @@
   (global $g_flags (export "flags") (mut i32) (i32.const 0))
   (global $g_start (export "start") (mut i32) (i32.const 0))
 
-  ;; DATA offset (bytes): the output area below it holds 8192 pairs.
+  ;; DATA offset (bytes): the output area below it holds 5461 triples.
   (global $DATA i32 (i32.const 65536))
 
   ;; scan(from, len, depth, flags, cap, single) -> count of elements ended (records mode) or, in single
@@ -31,6 +38,7 @@
     (local $q i64) (local $bs i64) (local $op i64) (local $cl i64) (local $s i64)
     (local $fe i64) (local $ose i64) (local $sum i64) (local $ovf i64) (local $escd i64) (local $x i64)
     (local $nInstr i64) (local $nEsc i64) (local $pc i32)
+    (local $pq i64) (local $e i64) (local $cand i64) (local $hit i32) (local $a i32)
     (local $v v128) (local $v2 v128)
 
     (local.set $p (i32.add (global.get $DATA) (local.get $from)))
@@ -74,6 +82,8 @@
                   (local.set $p (i32.add (local.get $k) (i32.const 1)))
                   (local.set $instr (i64.const 0))
                   (local.set $esc (i64.const 0))
+                  (local.set $pq (i64.const 0))
+                  (local.set $hit (i32.const 0))
                   (br $toBlocks)))
               ;; anything else: stop here, the caller handles it
               (global.set $g_pos (i32.sub (local.get $k) (global.get $DATA)))
@@ -128,6 +138,25 @@
         (local.set $op (i64.or (local.get $op) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b)))) (i64.const 48))))
         (local.set $cl (i64.or (local.get $cl) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d)))) (i64.const 48))))
 
+        ;; needle: quotes 18 apart, then bytes 1..17 compared ("ses.amaz", "onaws.co", "m")
+        (local.set $cand (i64.and (local.get $q)
+          (i64.or (i64.shl (local.get $q) (i64.const 18)) (i64.shr_u (local.get $pq) (i64.const 46)))))
+        (local.set $pq (local.get $q))
+        (local.set $e (i64.const 0))
+        (block $checked
+          (loop $cands
+            (br_if $checked (i64.eqz (local.get $cand)))
+            (local.set $t (i32.wrap_i64 (i64.ctz (local.get $cand))))
+            (local.set $a (i32.sub (i32.add (local.get $p) (local.get $t)) (i32.const 18)))
+            (if (i64.eq (i64.load offset=1 align=1 (local.get $a)) (i64.const 0x7a616d612e736573))
+              (then
+                (if (i32.and
+                      (i64.eq (i64.load offset=9 align=1 (local.get $a)) (i64.const 0x6f632e7377616e6f))
+                      (i32.eq (i32.load8_u offset=17 (local.get $a)) (i32.const 0x6d)))
+                  (then (local.set $e (i64.or (local.get $e) (i64.shl (i64.const 1) (i64.extend_i32_u (local.get $t)))))))))
+            (local.set $cand (i64.and (local.get $cand) (i64.sub (local.get $cand) (i64.const 1))))
+            (br $cands)))
+
         ;; escaped characters (simdjson): odd-length backslash runs escape the next byte
         (if (i64.eqz (i64.or (local.get $bs) (local.get $esc)))
           (then
@@ -170,6 +199,7 @@
         (if (i32.gt_s (local.get $depth) (local.get $pc))
           (then
             ;; depth stays above 0 in this block
+            (local.set $hit (i32.or (local.get $hit) (i64.ne (local.get $e) (i64.const 0))))
             (local.set $depth (i32.add (local.get $depth)
               (i32.sub (i32.wrap_i64 (i64.popcnt (local.get $op))) (local.get $pc))))
             (local.set $p (i32.add (local.get $p) (i32.const 64)))
@@ -198,8 +228,17 @@
                         (global.set $g_flags (i32.const 0))
                         (global.set $g_start (i32.const -1))
                         (return (local.get $k))))
-                    (i32.store (i32.shl (local.get $count) (i32.const 3)) (local.get $st))
-                    (i32.store offset=4 (i32.shl (local.get $count) (i32.const 3)) (local.get $k))
+                    ;; needle occurrences before this bracket are the element's; drop them
+                    (local.set $hit (i32.or (local.get $hit)
+                      (i64.ne (i64.and (local.get $e)
+                        (i64.sub (i64.shl (i64.const 1) (i64.extend_i32_u (local.get $t))) (i64.const 1))) (i64.const 0))))
+                    (local.set $e (i64.and (local.get $e) (i64.shl (i64.const -2) (i64.extend_i32_u (local.get $t)))))
+                    (local.set $a (i32.mul (local.get $count) (i32.const 12)))
+                    (i32.store (local.get $a) (local.get $st))
+                    (i32.store offset=4 (local.get $a) (local.get $k))
+                    (i32.store offset=8 (local.get $a)
+                      (i32.and (local.get $hit) (i32.ge_s (local.get $st) (i32.const 0))))
+                    (local.set $hit (i32.const 0))
                     (local.set $count (i32.add (local.get $count) (i32.const 1)))
                     (local.set $st (i32.const -1))
                     (local.set $after (i32.const 1))
@@ -242,6 +281,8 @@
                     (br $outer)))))
             (local.set $s (i64.and (local.get $s) (i64.sub (local.get $s) (i64.const 1))))
             (br $bits)))
+        ;; the rest of the block is inside the current element
+        (local.set $hit (i32.or (local.get $hit) (i64.ne (local.get $e) (i64.const 0))))
         (local.set $p (i32.add (local.get $p) (i32.const 64)))
         (local.set $instr (local.get $nInstr))
         (local.set $esc (local.get $nEsc))

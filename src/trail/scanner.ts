@@ -19,7 +19,7 @@
  * record is in hand).
  */
 import { InputError } from '../errors.js';
-import { newRecordsState, scanRecords } from './kernel.js';
+import { NEEDLE, newRecordsState, scanRecords } from './kernel.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -30,7 +30,6 @@ const RBRACKET = 0x5d;
 const COMMA = 0x2c;
 const COLON = 0x3a;
 
-const NEEDLE = Buffer.from('"ses.amazonaws.com"');
 const RECORDS_KEY = Buffer.from('Records');
 const MAX_DEPTH = 4096;
 const MAX_TOP_KEY_BYTES = 1024;
@@ -91,10 +90,10 @@ export class TrailScanner implements ScanCounts {
   private pieces: Buffer[] = [];
   private pieceBytes = 0;
 
-  // The kernel's state across chunks, its output (start/end pairs), and whether the next byte is the JS
-  // state machine's (the kernel stopped there).
+  // The kernel's state across chunks, its output ((start, end, has NEEDLE) triples), and whether the next
+  // byte is the JS state machine's (the kernel stopped there).
   private readonly ks = newRecordsState();
-  private readonly out = new Int32Array(2 * 4096);
+  private readonly out = new Int32Array(3 * 4096);
   private jsStep = false;
 
   // Top-level key being read (may span chunks; keys are short).
@@ -116,8 +115,6 @@ export class TrailScanner implements ScanCounts {
     let i = 0;
     // Start of the current element within `buf` (when the element began in this chunk).
     let recStart = -1;
-    // First NEEDLE position at or after the current element's start, or -1 when there is none in `buf`.
-    let needleAt = -2;
 
     while (i < len) {
       const state = this.state;
@@ -132,17 +129,15 @@ export class TrailScanner implements ScanCounts {
         }
         const n = scanRecords(buf, i, ks, out);
         for (let k = 0; k < n; k++) {
-          const start = out[2 * k];
-          const end = out[2 * k + 1];
+          const start = out[3 * k];
+          const end = out[3 * k + 1];
           if (start < 0) {
+            // Began in an earlier chunk: the kernel did not search it; finishPieces does, over the whole.
             this.finishPieces(buf, end);
           } else {
             this.checkSize(end - start);
             if (buf[start] !== LBRACE) this.handler.notObject(this.records, 'an array');
-            else {
-              if (needleAt === -2 || (needleAt >= 0 && needleAt < start)) needleAt = buf.indexOf(NEEDLE, start);
-              if (needleAt >= 0 && needleAt + NEEDLE.length <= end) this.emit(buf.toString('utf8', start, end));
-            }
+            else if (out[3 * k + 2] !== 0) this.emit(buf.toString('utf8', start, end));
           }
           this.records++;
         }
@@ -155,7 +150,7 @@ export class TrailScanner implements ScanCounts {
           this.state = ks.afterElement ? S.RecAfter : S.RecBegin;
           i = ks.pos;
           // Stopped at a byte the kernel does not handle (not because `out` filled up): one JS step.
-          if (i < len && n < out.length / 2) this.jsStep = true;
+          if (i < len && n < out.length / 3) this.jsStep = true;
         }
         continue;
       }

@@ -4,14 +4,17 @@ import { describe, expect, it } from 'vitest';
 import {
   kernelKind,
   loadWasm,
+  NEEDLE,
   newRecordsState,
   scanRecords,
   scanRecordsJS,
+  useJsKernel,
   walkContainer,
   walkContainerJS,
   type RecordsState,
   type WalkState,
 } from '../../src/trail/kernel.js';
+import { TrailScanner } from '../../src/trail/scanner.js';
 import { KERNEL_WAT_SHA256 } from '../../src/trail/kernel-wasm.js';
 import { generateTrail } from '../../scripts/trailgen.js';
 
@@ -91,6 +94,19 @@ function rng(seed: number): () => number {
 }
 
 const PIECES = ['"', '\\', '\\\\', '\\"', '\\\\"', '{', '}', '[', ']', '{"a":[1]}', ',', ':', 'a', 'bc', ' ', 'é', '中', '😀', '\n', '\t', '/', '\u0001', 'x'.repeat(70)];
+// String contents near the needle (encoded, a `"` in them may become `\"` or `\u0022`).
+const NEEDLE_PIECES = ['ses.amazonaws.com', '"ses.amazonaws.com"', 'sessionContext', '"ses.amazonaws.co', 'ses.amazonaws.com"'];
+// Whole JSON values: the needle and near misses.
+const NEEDLE_VALUES = [
+  '"ses.amazonaws.com"',
+  '"ses.amazonaws.co"',
+  '"ses.amazonaws.comm"',
+  '"sts.amazonaws.com"',
+  '"sessionContext"',
+  '"xses.amazonaws.com"',
+  '"x\\"ses.amazonaws.com"', // raw bytes hold the needle (after an escaped quote)
+  '"\\"ses.amazonaws.com\\""', // raw bytes do not (a backslash before the closing quote)
+];
 
 function nastyString(r: () => number): string {
   let s = '';
@@ -98,6 +114,7 @@ function nastyString(r: () => number): string {
   for (let k = 0; k < n; k++) {
     const x = r();
     if (x < 0.15) s += '\\'.repeat(1 + Math.floor(r() * 7)) + (r() < 0.5 ? '"' : '');
+    else if (x < 0.2) s += NEEDLE_PIECES[Math.floor(r() * NEEDLE_PIECES.length)];
     else s += PIECES[Math.floor(r() * PIECES.length)];
   }
   if (r() < 0.2) s += '\\'.repeat(1 + Math.floor(r() * 4)); // backslashes just before the closing quote
@@ -148,6 +165,7 @@ function value(r: () => number, depth: number, pretty: boolean): string {
 
 function scalar(r: () => number): string {
   const x = r();
+  if (x < 0.08) return NEEDLE_VALUES[Math.floor(r() * NEEDLE_VALUES.length)];
   if (x < 0.6) return encodeString(r, nastyString(r));
   if (x < 0.75) return String(Math.floor(r() * 1e6) - 5e5) + (r() < 0.3 ? '.5e-3' : '');
   return ['true', 'false', 'null'][Math.floor(r() * 3)];
@@ -224,11 +242,27 @@ function walkChunks(walk: Walk, chunks: Uint8Array[]): number {
   return -1;
 }
 
-/** Scans the Records array through the chunks; the (start, end) pairs in doc and the index of `]`. */
-function scanChunks(scan: Scan, doc: Uint8Array, chunks: Uint8Array[], cap = 64): { pairs: Array<[number, number]>; close: number } {
+/** Whether the needle lies within doc[start, end): the reference for the third value of a triple. */
+function refNeedle(doc: Uint8Array, start: number, end: number): boolean {
+  return Buffer.from(doc.buffer, doc.byteOffset, doc.byteLength).subarray(start, end).indexOf(NEEDLE) >= 0;
+}
+
+/**
+ * Scans the Records array through the chunks; the (start, end) pairs in doc and the index of `]`. Checks
+ * every needle flag against refNeedle (0 for an element that began in an earlier chunk); `hits` lists the
+ * starts (in doc) of the elements flagged.
+ */
+function scanChunks(
+  scan: Scan,
+  doc: Uint8Array,
+  chunks: Uint8Array[],
+  cap = 64,
+  hits: number[] = [],
+): { pairs: Array<[number, number]>; close: number } {
   const ref = refElements(doc, doc.indexOf(0x5b) + 1);
   const scalarsAt = new Map(ref.elems.filter((e) => !e.container).map((e) => [e.start, e.end]));
-  const out = new Int32Array(2 * cap);
+  const out = new Int32Array(3 * cap + (cap % 2)); // room left over must not be used
+  const flagErrors: string[] = [];
   const st = newRecordsState();
   const pairs: Array<[number, number]> = [];
   let offset = 0;
@@ -238,11 +272,16 @@ function scanChunks(scan: Scan, doc: Uint8Array, chunks: Uint8Array[], cap = 64)
     let from = next - offset;
     while (from <= ch.length) {
       const n = scan(ch, from, st, out);
+      expect(n).toBeLessThanOrEqual(cap);
       for (let k = 0; k < n; k++) {
-        const s = out[2 * k];
+        const s = out[3 * k];
+        const e = out[3 * k + 1];
         expect(s >= 0 || (k === 0 && pending >= 0)).toBe(true);
-        pairs.push([s >= 0 ? offset + s : pending, offset + out[2 * k + 1]]);
+        pairs.push([s >= 0 ? offset + s : pending, offset + e]);
         if (s < 0) pending = -1;
+        const want = s >= 0 && refNeedle(ch, s, e) ? 1 : 0;
+        if (out[3 * k + 2] !== want) flagErrors.push(`element [${offset + s}, ${offset + e}) flag ${out[3 * k + 2]}, want ${want}`);
+        if (out[3 * k + 2] === 1) hits.push(offset + s);
       }
       if (st.depth > 0 || st.inString) {
         expect(st.pos).toBe(ch.length);
@@ -261,7 +300,10 @@ function scanChunks(scan: Scan, doc: Uint8Array, chunks: Uint8Array[], cap = 64)
         continue;
       }
       const at = offset + st.pos;
-      if (doc[at] === 0x5d) return { pairs, close: at };
+      if (doc[at] === 0x5d) {
+        expect(flagErrors).toEqual([]);
+        return { pairs, close: at };
+      }
       // a scalar element: the caller skips it (here with the reference's help)
       const end = scalarsAt.get(at);
       if (end === undefined) throw new Error(`kernel stopped at ${at} (${String.fromCharCode(doc[at])})`);
@@ -272,6 +314,7 @@ function scanChunks(scan: Scan, doc: Uint8Array, chunks: Uint8Array[], cap = 64)
     }
     offset += ch.length;
   }
+  expect(flagErrors).toEqual([]);
   return { pairs, close: -1 };
 }
 
@@ -284,7 +327,8 @@ function expected(doc: Uint8Array): { pairs: Array<[number, number]>; close: num
 
 describe('kernel', () => {
   it('uses the WebAssembly kernel, built from the current kernel.wat', () => {
-    expect(kernelKind()).toBe('wasm-simd');
+    // SES_AUDIT_KERNEL=js turns it off on purpose (the whole suite is then also run with the JS kernel)
+    expect(kernelKind()).toBe(process.env.SES_AUDIT_KERNEL === 'js' ? 'js' : 'wasm-simd');
     const wat = readFileSync(new URL('../../src/trail/kernel.wat', import.meta.url), 'utf8');
     // If this fails, run `node scripts/build-kernel.mjs` (needs wabt).
     expect(createHash('sha256').update(wat).digest('hex')).toBe(KERNEL_WAT_SHA256);
@@ -441,23 +485,128 @@ describe('kernel', () => {
         expect(st.pos).toBe(20);
         st.afterElement = true; // the caller skipped the 7
         expect(scan(buf, 21, st, out)).toBe(1);
-        expect([out[0], out[1], st.pos]).toEqual([23, 25, 25]);
+        expect([out[0], out[1], out[2], st.pos]).toEqual([23, 25, 0, 25]);
         buf.write('{"c":[{}]}, {"d":"}"},{}', 0); // same length, new contents
         const st2 = newRecordsState();
         expect(scan(buf, 0, st2, out)).toBe(3);
-        expect(Array.from(out.subarray(0, 6))).toEqual([0, 10, 12, 21, 22, 24]);
+        expect(Array.from(out.subarray(0, 9))).toEqual([0, 10, 0, 12, 21, 0, 22, 24, 0]);
+      });
+
+      it('flags the needle at every offset around 64-byte blocks and chunk ends', () => {
+        const N = NEEDLE.toString();
+        let flagged = 0;
+        for (let pad = 0; pad < 140; pad++) {
+          for (const lead of ['', ' ', '\n    ', ' '.repeat(37)]) {
+            const target = `{"p":"${'x'.repeat(pad)}","eventSource":${N},"q":[1]}`;
+            const doc = Buffer.from(`{"Records":[{"a":1},${lead}${target},{"b":${N}},{"c":"x"}]}`);
+            const at = doc.indexOf(NEEDLE);
+            const hits: number[] = [];
+            expect(scanChunks(scan, doc, [doc], 64, hits)).toEqual(expected(doc));
+            expect(hits).toEqual([doc.indexOf(target), doc.lastIndexOf('{"b"')]);
+            flagged += hits.length;
+            if (lead === '' || lead === ' ') {
+              // a cut anywhere near the needle: the element is split (flag 0) or whole in one chunk
+              for (let c = at - 3; c <= at + NEEDLE.length + 3; c++) scanChunks(scan, doc, split(doc, [c]));
+              // out holding one element: the kernel resumes in the same buffer (another block alignment)
+              if (pad % 3 === 0) for (let c = at - 60; c < at + 60; c += 7) scanChunks(scan, doc, split(doc, [c]), 1);
+            }
+          }
+        }
+        expect(flagged).toBe(140 * 4 * 2);
+      });
+
+      it('flags small elements packed into one block, and near misses', () => {
+        const N = NEEDLE.toString();
+        const misses = [
+          '"ses.amazonaws.co"',
+          '"ses.amazonaws.comm"',
+          'ses.amazonaws.com',
+          '"sessionContext"',
+          '"sessionIssuer"',
+          '"\\"ses.amazonaws.com\\""',
+          '"ses.amazonaws.com\\""',
+          // every byte 1..17 changed
+          ...Array.from({ length: 17 }, (_, k) => N.slice(0, k + 1) + (N[k + 1] === 'x' ? 'y' : 'x') + N.slice(k + 2)),
+        ];
+        for (const miss of misses) {
+          const body = miss.startsWith('"') ? miss : `"${miss}x"`;
+          for (let pad = 0; pad < 70; pad++) {
+            const doc = Buffer.from(`{"Records":[{"z":"${'y'.repeat(pad)}"},{"a":${body}},[${body}],{${body}:1},{"b":${body}${' '.repeat(pad % 5)}}]}`);
+            const hits: number[] = [];
+            expect(scanChunks(scan, doc, [doc], 64, hits)).toEqual(expected(doc));
+            expect(hits, miss).toEqual([]);
+          }
+        }
+        for (let pad = 0; pad < 70; pad++) {
+          const parts = [`{"z":"${'y'.repeat(pad)}"}`, `{"a":${N}}`, `[${N}]`, `{${N}:1}`, '{"x":1}', `{"b":"\\"ses.amazonaws.com"}`, '{}', `{"c":${N}}`];
+          const doc = Buffer.from(`{"Records":[${parts.join(pad % 2 ? ',' : ' ,\n ')}]}`);
+          const hits: number[] = [];
+          expect(scanChunks(scan, doc, [doc], 64, hits)).toEqual(expected(doc));
+          expect(hits).toEqual(expected(doc).pairs.filter(([a, b]) => refNeedle(doc, a, b)).map(([a]) => a));
+          expect(hits.length).toBe(5);
+          if (pad % 5 === 0) for (let c = 0; c <= doc.length; c++) scanChunks(scan, doc, split(doc, [c]), 2);
+        }
+      });
+
+      it('flags match the reference on random documents dense with needles', () => {
+        const r = rng(11);
+        let flagged = 0;
+        const N = NEEDLE.toString();
+        const tokens = [N, N, '"ses.amazonaws.co"', '"sessionContext"', '"x\\"ses.amazonaws.com"', '1', '"' + 'p'.repeat(40) + '"', '{"k":[]}'];
+        for (let k = 0; k < 300; k++) {
+          const pretty = k % 2 === 1;
+          const elems: string[] = [];
+          for (let e = 0, n = 1 + Math.floor(r() * 10); e < n; e++) {
+            const m = Math.floor(r() * 5);
+            const vals = Array.from({ length: m }, () => (r() < 0.5 ? tokens[Math.floor(r() * tokens.length)] : scalar(r)));
+            elems.push(ws(r, pretty) + (r() < 0.2 ? `[${vals.join(',')}]` : `{${vals.map((v, i) => `"k${i}":${ws(r, pretty)}${v}`).join(',')}}`) + ws(r, pretty));
+          }
+          const doc = Buffer.from(`{"Records":[${elems.join(',')}]}`);
+          JSON.parse(doc.toString());
+          const hits: number[] = [];
+          expect(scanChunks(scan, doc, [doc], 64, hits)).toEqual(expected(doc));
+          flagged += hits.length;
+          const cuts = Array.from({ length: Math.floor(r() * 5) }, () => Math.floor(r() * (doc.length + 1))).sort((x, y) => x - y);
+          expect(scanChunks(scan, doc, split(doc, cuts))).toEqual(expected(doc));
+          expect(scanChunks(scan, doc, split(doc, cuts), 1)).toEqual(expected(doc));
+        }
+        expect(flagged).toBeGreaterThan(300);
       });
 
       it('records the start of an element that runs past the buffer', () => {
         const st = newRecordsState();
         const out = new Int32Array(16);
         expect(scan(Buffer.from('{"a":1}, {"b":"}'), 0, st, out)).toBe(1);
-        expect([out[0], out[1]]).toEqual([0, 7]);
+        expect([out[0], out[1], out[2]]).toEqual([0, 7, 0]);
         expect(st).toMatchObject({ depth: 1, inString: true, pos: 16, start: 9 });
         expect(scan(Buffer.from('\\""}]'), 0, st, out)).toBe(1);
-        expect([out[0], out[1]]).toEqual([-1, 4]);
+        expect([out[0], out[1], out[2]]).toEqual([-1, 4, 0]);
         expect(st).toMatchObject({ depth: 0, pos: 4 });
       });
+    });
+  }
+
+  for (const kind of ['wasm', 'js'] as const) {
+    it(`TrailScanner finds the needle split across chunks, and only real ones (${kind} kernel)`, () => {
+      const N = NEEDLE.toString();
+      const rec = (i: number, src: string) => `{"eventVersion":"1.08","sessionContext":{"sessionIssuer":{}},"eventSource":${src},"n":${i}}`;
+      const recs = [rec(0, '"s3.amazonaws.com"'), rec(1, N), rec(2, '"ses.amazonaws.co"'), rec(3, N), `{"x":"\\${N.slice(0, -1)}\\""}`, rec(5, N)];
+      const doc = Buffer.from(`{"Records":[${recs.join(',')}]}`);
+      const want = [1, 3, 5];
+      useJsKernel(kind === 'js');
+      try {
+        for (let c = 0; c <= doc.length; c++) {
+          for (const c2 of [c, Math.min(doc.length, c + 7), Math.min(doc.length, c + 70)]) {
+            const got: number[] = [];
+            const s = new TrailScanner({ candidate: (json, i) => got.push(i, JSON.parse(json).n), notObject() {} }, { maxRecordBytes: 1 << 20 });
+            for (const ch of split(doc, [c, c2])) s.write(Buffer.from(ch));
+            s.end();
+            expect(got, `cuts ${c} ${c2}`).toEqual(want.flatMap((i) => [i, i]));
+          }
+        }
+      } finally {
+        useJsKernel(process.env.SES_AUDIT_KERNEL === 'js');
+      }
     });
   }
 
@@ -465,8 +614,8 @@ describe('kernel', () => {
     const r = rng(9);
     const doc = recordsDoc(r, 3000, false, false);
     const k0 = doc.indexOf(0x5b) + 1;
-    const a = new Int32Array(2 * 4000);
-    const b = new Int32Array(2 * 4000);
+    const a = new Int32Array(3 * 4000);
+    const b = new Int32Array(3 * 4000);
     const sa = newRecordsState();
     const sb = newRecordsState();
     const na = scanRecords(doc, k0, sa, a);
