@@ -1,17 +1,12 @@
 /** Who made a call (DESIGN.md, `actor`), and the userIdentity details every row carries. */
 import { asObject, str } from './identity.js';
+import type { AuditRow } from './row.js';
 
-export interface ActorInfo {
-  actor: string;
-  actorType?: string;
-  principalArn?: string;
-  principalId?: string;
-  accessKeyId?: string;
-  userName?: string;
-  sessionIssuerArn?: string;
-  invokedBy?: string;
-  mfaAuthenticated?: boolean;
-}
+/** The row attributes that come from `userIdentity`. */
+export type ActorInfo = Pick<
+  AuditRow,
+  'actor' | 'actorType' | 'principalArn' | 'principalId' | 'accessKeyId' | 'userName' | 'sessionIssuerArn' | 'invokedBy' | 'mfaAuthenticated'
+>;
 
 export function actorOf(userIdentity: unknown): ActorInfo {
   const ui = asObject(userIdentity);

@@ -16,7 +16,7 @@ import {
 } from '../../src/trail/kernel.js';
 import { TrailScanner } from '../../src/trail/scanner.js';
 import { KERNEL_WAT_SHA256 } from '../../src/trail/kernel-wasm.js';
-import { generateTrail } from '../../scripts/trailgen.js';
+import { generateTrail, rng } from '../../scripts/trailgen.js';
 
 // ---- reference: an obviously-correct byte loop over the whole document ----
 
@@ -82,16 +82,6 @@ function refElements(b: Uint8Array, from: number): { elems: RefElem[]; close: nu
 
 // ---- random JSON with nasty strings ----
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = ['"', '\\', '\\\\', '\\"', '\\\\"', '{', '}', '[', ']', '{"a":[1]}', ',', ':', 'a', 'bc', ' ', 'é', '中', '😀', '\n', '\t', '/', '\u0001', 'x'.repeat(70)];
 // String contents near the needle (encoded, a `"` in them may become `\"` or `\u0022`).
