@@ -9,8 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import S3rver from 's3rver';
-import dynalite from 'dynalite';
+import type S3rver from 's3rver';
 
 export type { S3Event, S3EventRecord };
 
@@ -76,6 +75,9 @@ function patchS3rverPagination(): void {
 
 export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAws> {
   patchS3rverPagination();
+  // Loaded here, not at module load: every other command of the CLI shares its bundle and must not pay
+  // for two servers (~27 MiB and ~230 ms) it never starts.
+  const [{ default: S3rverServer }, { default: dynalite }] = await Promise.all([import('s3rver'), import('dynalite')]);
   const silent = opts.silent ?? true;
   const ownDir = opts.s3Dir === undefined;
   const s3Dir = opts.s3Dir ?? (await mkdtemp(join(tmpdir(), 'ses-audit-s3-')));
@@ -92,7 +94,7 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   let failures: unknown[] = [];
 
   try {
-    s3 = new S3rver({
+    s3 = new S3rverServer({
       address: '127.0.0.1',
       port: 0,
       silent,

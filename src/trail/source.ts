@@ -9,7 +9,9 @@ import { isRetryable, SourceError } from '../errors.js';
 import type { S3ObjectRef } from './object.js';
 import type { ByteSource } from './reader.js';
 
-const FILE_CHUNK = 1024 * 1024;
+// Small reads: large ones leave megabytes of dead buffers between collections (measured: 1 MiB reads
+// peak at 140 MiB on a 1 GB file, 64 KiB reads at 96 MiB, at the same speed).
+const FILE_CHUNK = 64 * 1024;
 
 export async function openFile(path: string): Promise<ByteSource> {
   try {
