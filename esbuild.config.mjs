@@ -1,8 +1,10 @@
 // Builds the Lambda bundle and the CLI. The AWS SDK is bundled (not taken from the runtime) so the
 // deployed code runs the exact SDK version the tests ran.
 import { build } from 'esbuild';
+import { pathToFileURL } from 'node:url';
 
-const common = {
+/** Shared with bench/cold.ts, which measures the same bundle. */
+export const common = {
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -17,6 +19,7 @@ const common = {
   logLevel: 'warning',
 };
 
+async function main() {
 await build({
   ...common,
   entryPoints: { handler: 'src/handler.ts' },
@@ -34,3 +37,6 @@ await build({
   external: ['dynalite', 's3rver', 'classic-level', 'level'],
   banner: { js: "#!/usr/bin/env node\n" + common.banner.js },
 });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

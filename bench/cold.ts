@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions } from 'esbuild';
+import { common } from '../esbuild.config.mjs';
 import { BENCH_DIR, median, runNode, table } from './harness.js';
 import { int, kib, mib, ms } from './fmt.js';
 
@@ -33,16 +34,8 @@ const LAMBDA_ENV = {
 };
 
 /** Same options as esbuild.config.mjs's handler build (kept in step by hand; the total is checked against dist). */
-const HANDLER_BUILD: BuildOptions = {
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  minify: true,
-  legalComments: 'none',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'error',
-};
+// The options `npm run build` uses, so the composition measured is the bundle shipped.
+const HANDLER_BUILD: BuildOptions = { ...common, sourcemap: false, logLevel: 'error' };
 
 /** Imports argv[2] and reports how long it took, the memory after, and the built-ins it loaded. */
 const INIT_SCRIPT = `
