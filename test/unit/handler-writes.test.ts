@@ -243,10 +243,8 @@ describe('Lambda time', () => {
     expect(table.calls).toHaveLength(1);
   });
 
-  // BUG (src/store/writer.ts / src/app.ts): nothing bounds a BatchWriteItem call that never answers. The
-  // writer checks the deadline only before sending or sleeping, the app's abort timer only aborts the S3
-  // read, and the writer's DynamoDB client has no request timeout (maxAttempts 1, SDK default requestTimeout
-  // 0), so a hung connection runs the invocation into the Lambda timeout instead of a clear, early failure.
+  // A BatchWriteItem call that never answers must not hold the invocation until Lambda kills it: the
+  // writer's deadline watchdog fails it at the time margin.
   it('a DynamoDB call that never answers: the invocation fails before Lambda time runs out', async () => {
     const { app } = setup();
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
@@ -254,8 +252,12 @@ describe('Lambda time', () => {
     table.behavior = () => ({ kind: 'hold', release: new Promise<CallOutcome>(() => undefined) });
     let settled = false;
     const run = rejectionOf(app.handle(s3Event([SMALL]), lambdaContext(() => deadline - Date.now()))).finally(() => (settled = true));
-    for (let i = 0; i < 199 && !settled; i++) await vi.advanceTimersByTimeAsync(100); // up to 100 ms before the deadline
+    // Reading is real I/O (zlib on the thread pool), which fake time does not move: wait, in real time, for
+    // the first call to be held before moving the clock, or the clock would pass the deadline before any write.
+    const started = performance.now();
+    while (table.calls.length === 0 && !settled && performance.now() - started < 10_000) await new Promise((r) => setImmediate(r));
     expect(table.calls.length).toBeGreaterThan(0);
+    for (let i = 0; i < 199 && !settled; i++) await vi.advanceTimersByTimeAsync(100); // up to 100 ms before the deadline
     expect(settled).toBe(true);
     const err = await run;
     expect(err.message).toMatch(/time/);
@@ -327,9 +329,7 @@ describe('Lambda time', () => {
       expect((err as InvocationFailedError).retryable).toBe(true);
     });
 
-    // BUG (src/trail/source.ts s3Error / src/app.ts processObject): when the cut-off lands mid-body, the
-    // stream dies with Node's `Error: aborted` (name "Error", code ECONNRESET) and the reason reads
-    // "S3 read failed, retryable: Error": neither the real cause (the app's own time cut-off) nor even the
+    // Regression test: a plain reset mid-body used to read 'retryable: Error', without the cause.
     it('stalled mid-body: the reason says the read was cut off because time ran out', async () => {
       const { err } = await runStalled('body');
       expect(err.message).toMatch(/time ran out/);

@@ -235,7 +235,7 @@ describe('S3 event notifications', () => {
     expect((err as { retryable?: boolean }).retryable).toBe(true);
   });
 
-  // BUG (src/trail/source.ts, s3Error): the reason is "S3 read failed, retryable: Error" because `name || code`
+  // Regression test: a plain reset mid-body used to read 'retryable: Error', without the cause.
   it('a connection reset mid-body: the reason names ECONNRESET', async () => {
     const { app } = setup();
     s3.put(BUCKET, K1, resetMidBody());
