@@ -5,6 +5,8 @@ import { asObject, identityKeys, str } from './identity.js';
 import type { CloudTrailRecord } from './record.js';
 import { SES_EVENT_SOURCE } from './record.js';
 import type { AuditRow } from './row.js';
+// Every key attribute is clamped to the smaller (sort key) limit, so rows print as they are stored.
+import { clampKey } from '../store/limits.js';
 
 export interface RowContext {
   sourceObject: string;
@@ -17,9 +19,6 @@ export type RecordResult =
   | { kind: 'rows'; rows: AuditRow[]; eventKey: string; eventTime: number }
   | { kind: 'not-ses' }
   | { kind: 'bad'; reason: string };
-
-/** DynamoDB caps a sort key at 1024 bytes and a partition key at 2048; keys longer than this are clamped. */
-const MAX_KEY_BYTES = 1024;
 
 export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
   const record = asObject(value) as CloudTrailRecord | undefined;
@@ -77,16 +76,4 @@ export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
 
 function setStr<K extends keyof AuditRow>(row: Partial<AuditRow>, name: K, value: unknown): void {
   if (typeof value === 'string' && value !== '') (row as Record<string, unknown>)[name] = value;
-}
-
-/**
- * Keys must fit DynamoDB's key limits. SES names are far shorter; a longer one (malformed input) keeps a
- * readable prefix and a hash of the whole, so the same input always gives the same key.
- */
-export function clampKey(key: string): string {
-  if (key.length * 3 <= MAX_KEY_BYTES || Buffer.byteLength(key) <= MAX_KEY_BYTES) return key;
-  const hash = createHash('sha256').update(key).digest('hex');
-  let prefix = key.slice(0, 200);
-  while (Buffer.byteLength(prefix) > 800) prefix = prefix.slice(0, -1);
-  return `${prefix}#sha256-${hash}`;
 }

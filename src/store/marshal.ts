@@ -14,10 +14,10 @@
  * - numbers: at most 38 significant digits, magnitude 1E-130 .. 9.99...E+125 (or 0).
  * - key attributes: non-empty strings, partition key <= 2048 bytes, sort key <= 1024 bytes (GSIs alike).
  */
-import { createHash } from 'node:crypto';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditRow } from '../ses/row.js';
 import { INDEX_LIST, PARTITION_KEY, SORT_KEY } from './schema.js';
+import { MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, clampKey, utf8Prefix } from './limits.js';
 
 /** DynamoDB's hard item limit (400 KB). */
 export const MAX_ITEM_BYTES = 400 * 1024;
@@ -26,8 +26,7 @@ export const MAX_ITEM_BYTES = 400 * 1024;
  * between our count and DynamoDB's internal one.
  */
 export const ITEM_BYTE_BUDGET = 400_000;
-export const MAX_PARTITION_KEY_BYTES = 2048;
-export const MAX_SORT_KEY_BYTES = 1024;
+export { MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES };
 /** Maps/lists that may be nested inside one another, the top-level attribute's own map counting as 1. */
 export const MAX_CONTAINER_DEPTH = 31;
 /** Map keys are attribute names: 1 byte .. less than 64 KB. */
@@ -220,26 +219,14 @@ function jsonText(v: unknown): string {
 // ---------------------------------------------------------------------------------------------------------
 // Keys
 
-/** A non-empty key string within its byte limit; a too-long key keeps a prefix and a hash so it stays unique and deterministic. */
+/** A non-empty key string within its byte limit (see clampKey). */
 function keyValue(name: string, v: unknown, limit: number): string {
   if (typeof v !== 'string' || v === '') {
     const fallback = KEY_FALLBACK.get(name);
     if (fallback === undefined) throw new TypeError(`audit row without ${name}: the row builder must set it`);
     return fallback;
   }
-  if (v.length * 3 <= limit) return v; // fast path: cannot exceed the limit even if every char were 3 bytes
-  if (utf8(v) <= limit) return v;
-  const hash = createHash('sha256').update(v, 'utf8').digest('hex');
-  return `${utf8Prefix(v, limit - hash.length - 1)}#${hash}`;
-}
-
-/** The longest prefix of s that is at most maxBytes in UTF-8, cut on a character boundary. */
-function utf8Prefix(s: string, maxBytes: number): string {
-  const buf = Buffer.from(s, 'utf8');
-  if (buf.length <= maxBytes) return s;
-  let end = Math.max(0, maxBytes);
-  while (end > 0 && (buf[end] & 0xc0) === 0x80) end--; // buf[end] continues a character begun before end
-  return buf.toString('utf8', 0, end);
+  return clampKey(v, limit);
 }
 
 // ---------------------------------------------------------------------------------------------------------

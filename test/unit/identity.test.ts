@@ -307,8 +307,13 @@ describe('rows', () => {
     const long = `${'x'.repeat(3000)}.example.com`;
     const [row] = rowsOf(record('DeleteIdentity', { identity: long }));
     expect(Buffer.byteLength(row.identity)).toBeLessThanOrEqual(1024);
-    expect(row.identity).toMatch(/#sha256-[0-9a-f]{64}$/);
+    expect(row.identity).toMatch(/^x+#[0-9a-f]{64}$/);
     expect(rowsOf(record('DeleteIdentity', { identity: long }))[0].identity).toBe(row.identity);
+    // 4-byte characters: the prefix is cut on a character boundary, never inside a surrogate pair.
+    const [emoji] = rowsOf(record('DeleteIdentity', { identity: `${'📧'.repeat(600)}@example.com` }));
+    expect(Buffer.byteLength(emoji.identity)).toBeLessThanOrEqual(1024);
+    expect(emoji.identity).toMatch(/^(📧)+#[0-9a-f]{64}$/u);
+    expect(Buffer.from(emoji.identity, 'utf8').toString('utf8')).toBe(emoji.identity);
   });
 });
 
