@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDynamoClient } from '../aws.js';
+import { identityFrom } from '../ses/identity.js';
 import { InputError, oneLine, reasonOf } from '../errors.js';
 import { countHistory, keyRange, queryHistory, type HistoryQuery, type KeyRange } from '../store/history.js';
 import { DEFAULT_TABLE_NAME } from '../store/schema.js';
@@ -37,15 +38,10 @@ credentials and region settings. Exit status 0 (also when nothing matched), 1 on
  * typed key (`template/NAME`), a domain lower-cased, an email kept exactly, typed keys passed through.
  */
 export function normalizeIdentity(input: string): string {
-  let name = input.trim();
-  const arn = /^arn:aws[a-z-]*:ses:[^:]*:[^:]*:([a-z-]+)\/(.+)$/.exec(name);
-  if (arn) {
-    if (arn[1] !== 'identity') return `${arn[1]}/${arn[2]}`;
-    name = arn[2];
-  }
-  if (name.includes('@')) return name; // SES treats the whole address as case-sensitive
-  if (name.includes('/')) return name; // typed key: resource names are case-sensitive
-  return name.toLowerCase();
+  const name = input.trim();
+  // A typed key (template/NAME, account/ID) is already a partition key: resource names are case-sensitive.
+  if (name.includes('/') && !name.startsWith('arn:')) return name;
+  return identityFrom(name)?.key ?? name;
 }
 
 class UsageError extends InputError {}
