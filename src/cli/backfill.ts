@@ -13,12 +13,11 @@
  * are those of the page that reveals a region boundary. When the prefix itself names a region folder, the
  * first request starts at `--since`. No object body outside the window is ever read.
  */
-import { parseArgs } from 'node:util';
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { makeDynamoClient, makeS3Client } from '../aws.js';
 import { loadConfig, type Config } from '../config.js';
-import { InputError, SesAuditError, reasonOf } from '../errors.js';
+import { SesAuditError, isRetryable, reasonOf } from '../errors.js';
 import { ingest } from '../ingest.js';
 import { processTrail, type TrailSummary } from '../pipeline.js';
 import { classifyKey } from '../trail/keys.js';
@@ -26,7 +25,7 @@ import { parseS3Uri, s3Uri } from '../trail/object.js';
 import type { ByteSource } from '../trail/reader.js';
 import { openS3Object, s3Error } from '../trail/source.js';
 import { formatBytes } from './format.js';
-import type { CliIO, Command } from './io.js';
+import { UsageError, parseCommandArgs, usageFailure, type CliIO, type Command } from './io.js';
 import { Progress, bar, formatDuration, formatRate } from './progress.js';
 
 export const DEFAULT_BACKFILL_CONCURRENCY = 4;
@@ -63,7 +62,6 @@ Environment: TABLE_NAME (required unless --dry-run), WRITE_CONCURRENCY, RETENTIO
 KEEP_DATA_EVENTS, EXPECTED_BUCKET_OWNER, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB, and the AWS SDK's
 usual credentials and region settings.`;
 
-class UsageError extends InputError {}
 
 interface Options {
   bucket: string;
@@ -77,24 +75,19 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        since: { type: 'string' },
-        until: { type: 'string' },
-        concurrency: { type: 'string' },
-        'dry-run': { type: 'boolean' },
-        'start-after': { type: 'string' },
-        'progress-interval': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(reasonOf(err));
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      since: { type: 'string' },
+      until: { type: 'string' },
+      concurrency: { type: 'string' },
+      'dry-run': { type: 'boolean' },
+      'start-after': { type: 'string' },
+      'progress-interval': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length !== 1) {
@@ -416,8 +409,8 @@ export async function runBackfill(args: string[], io: CliIO, hooks: BackfillHook
   try {
     options = parseOptions(args);
   } catch (err) {
-    io.stderr.write(`error: ${reasonOf(err)} (ses-audit backfill --help)\n`);
-    return 2;
+    if (err instanceof UsageError) return usageFailure(io, 'backfill', err);
+    throw err;
   }
   if (options === 'help') {
     io.stdout.write(BACKFILL_HELP + '\n');
@@ -664,7 +657,7 @@ class Backfill {
             settled = false;
             break;
           }
-          const retryable = err instanceof SesAuditError ? err.retryable : isTransient(err);
+          const retryable = isRetryable(err);
           if (retryable && attempt < FILE_ATTEMPTS && !this.stopping) {
             t.fileRetries++;
             if (await this.sleep(500 * 2 ** (attempt - 1))) continue;
@@ -836,11 +829,6 @@ function listingReason(err: unknown): string {
   }
   const reason = reasonOf(s3Error(err));
   return reason.replace(/^S3 read failed/, 'listing failed');
-}
-
-function isTransient(err: unknown): boolean {
-  const e = err as { $retryable?: unknown; code?: string } | null;
-  return Boolean(e?.$retryable) || ['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNREFUSED'].includes(e?.code ?? '');
 }
 
 export function shellQuote(word: string): string {

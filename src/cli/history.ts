@@ -1,6 +1,5 @@
 /** `ses-audit history IDENTITY [--since T] [--until T] ...`: an identity's audit rows, newest first. */
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDynamoClient } from '../aws.js';
 import { identityFrom } from '../ses/identity.js';
@@ -8,7 +7,7 @@ import { InputError, oneLine, reasonOf } from '../errors.js';
 import { countHistory, keyRange, queryHistory, type HistoryQuery, type KeyRange } from '../store/history.js';
 import { DEFAULT_TABLE_NAME } from '../store/schema.js';
 import type { AuditRow } from '../ses/row.js';
-import type { CliIO, Command } from './io.js';
+import { UsageError, parseCommandArgs, usageFailure, type CliIO, type Command } from './io.js';
 
 export const DEFAULT_HISTORY_LIMIT = 100;
 
@@ -44,8 +43,6 @@ export function normalizeIdentity(input: string): string {
   return identityFrom(name)?.key ?? name;
 }
 
-class UsageError extends InputError {}
-
 export const historyCommand: Command = async (args, io) => {
   let client: DynamoDBClient | undefined;
   try {
@@ -63,8 +60,9 @@ export const historyCommand: Command = async (args, io) => {
     }
     return 0;
   } catch (err) {
-    io.stderr.write(`error: ${reasonOf(err)}${err instanceof UsageError ? ' (ses-audit history --help)' : ''}\n`);
-    return err instanceof UsageError ? 2 : 1;
+    if (err instanceof UsageError) return usageFailure(io, 'history', err);
+    io.stderr.write(`error: ${reasonOf(err)}\n`);
+    return 1;
   } finally {
     client?.destroy();
   }
@@ -80,25 +78,19 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        since: { type: 'string' },
-        until: { type: 'string' },
-        limit: { type: 'string' },
-        json: { type: 'boolean' },
-        actor: { type: 'string' },
-        event: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    // parseArgs explains at length how to pass '-'-prefixed positionals; the first sentence is the point.
-    throw new UsageError(reasonOf(err).replace(/\. .*$/, ''));
-  }
+  const parsed = parseCommandArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+      actor: { type: 'string' },
+      event: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length > 1) throw new UsageError(`one IDENTITY at a time (got ${positionals.length})`);

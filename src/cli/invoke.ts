@@ -8,9 +8,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { reasonOf } from '../errors.js';
-import type { CliIO } from './io.js';
+import { parseCommandArgs, type CliIO } from './io.js';
 
 export const INVOKE_HELP = `Usage: ses-audit invoke EVENT.json [options]
 
@@ -123,7 +122,7 @@ export async function runHandler(
 }
 
 export async function invokeCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args,
     allowPositionals: true,
     options: { timeout: { type: 'string' }, handler: { type: 'string' }, help: { type: 'boolean', short: 'h' } },

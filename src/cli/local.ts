@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDynamoClient, makeS3Client } from '../aws.js';
@@ -18,7 +17,7 @@ import { DEFAULT_TABLE_NAME } from '../store/schema.js';
 import { ensureBucket, ensureTable } from '../store/table.js';
 import { historyCommand } from './history.js';
 import { defaultHandlerPath, loadHandler, makeContext } from './invoke.js';
-import type { CliIO } from './io.js';
+import { parseCommandArgs, type CliIO } from './io.js';
 
 export const LOCAL_HELP = `Usage: ses-audit local [options]
 
@@ -37,7 +36,7 @@ export const LOCAL_BUCKET = 'ses-audit-trail-local';
 const REPLAY_PREFIX = 'my trail/team=mail/Zürich/';
 
 export async function localCommand(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandArgs({
     args,
     options: {
       samples: { type: 'string' },

@@ -1,6 +1,6 @@
 /** `ses-audit`: the command-line entry point. Errors reach the user as one line, never a stack trace. */
 import { reasonOf } from '../errors.js';
-import { processIO, type CliIO, type Command } from './io.js';
+import { UsageError, processIO, usageFailure, type CliIO, type Command } from './io.js';
 
 const HELP = `Usage: ses-audit COMMAND [options]
 
@@ -38,6 +38,7 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   try {
     return await (await load())(args, io);
   } catch (err) {
+    if (err instanceof UsageError) return usageFailure(io, name, err);
     io.stderr.write(`error: ${reasonOf(err)}\n`);
     if (io.env.SES_AUDIT_DEBUG) io.stderr.write(`${(err as Error)?.stack ?? err}\n`);
     return 1;

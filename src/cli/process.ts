@@ -1,6 +1,5 @@
 /** `ses-audit process INPUT... [--dry-run]`: local files or s3:// objects to rows (stdout) or the table. */
 import { once } from 'node:events';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
 import { ingest } from '../ingest.js';
 import { reasonOf } from '../errors.js';
@@ -11,7 +10,7 @@ import type { ByteSource } from '../trail/reader.js';
 import type { AuditRow } from '../ses/row.js';
 import { makeDynamoClient, makeS3Client } from '../aws.js';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { CliIO } from './io.js';
+import { UsageError, parseCommandArgs, type CliIO } from './io.js';
 import { formatBytes, formatSummary } from './format.js';
 
 export const PROCESS_HELP = `Usage: ses-audit process INPUT... [options]
@@ -32,7 +31,7 @@ Environment: TABLE_NAME (required unless --dry-run), RETENTION_DAYS, AWS_ENDPOIN
 AWS_ENDPOINT_URL_DYNAMODB, and the AWS SDK's usual credentials and region settings.`;
 
 export async function processCommand(args: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandArgs({
     args,
     allowPositionals: true,
     options: {
@@ -47,10 +46,7 @@ export async function processCommand(args: string[], io: CliIO): Promise<number>
     io.stdout.write(PROCESS_HELP + '\n');
     return 0;
   }
-  if (positionals.length === 0) {
-    io.stderr.write('error: no INPUT given (ses-audit process --help)\n');
-    return 2;
-  }
+  if (positionals.length === 0) throw new UsageError('no INPUT given');
   const dryRun = Boolean(values['dry-run']);
   const env = { ...io.env };
   if (values['max-bytes'] !== undefined) env.MAX_UNCOMPRESSED_BYTES = values['max-bytes'];

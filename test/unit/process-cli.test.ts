@@ -116,9 +116,14 @@ describe('ses-audit process --dry-run', () => {
     const none = await runCli(['process']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^error: no INPUT given/);
+    expect(none.stderr).toBe('error: no INPUT given (ses-audit process --help)\n');
+    // Usage errors exit 2 with a pointer to the command's help, for every command alike.
     const unknown = await runCli(['process', '--frobnicate', 'x']);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^error: Unknown option '--frobnicate'/);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe("error: Unknown option '--frobnicate' (ses-audit process --help)\n");
+    const invoke = await runCli(['invoke', '--timeout']);
+    expect(invoke.code).toBe(2);
+    expect(invoke.stderr).toMatch(/^error: Option '--timeout <value>' argument missing \(ses-audit invoke --help\)\n$/);
     expect((await runCli(['nope'])).stderr).toMatch(/^error: unknown command "nope"/);
   });
 });
