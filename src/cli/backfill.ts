@@ -24,7 +24,7 @@ import { classifyKey } from '../trail/keys.js';
 import { parseS3Uri, s3Uri } from '../trail/object.js';
 import type { ByteSource } from '../trail/reader.js';
 import { openS3Object, s3Error } from '../trail/source.js';
-import { formatBytes } from './format.js';
+import { badRecordWarnings, formatBytes } from './format.js';
 import { UsageError, parseCommandArgs, usageFailure, type CliIO, type Command } from './io.js';
 import { Progress, bar, formatDuration, formatRate } from './progress.js';
 
@@ -646,10 +646,7 @@ class Backfill {
           t.duplicates += summary.duplicates;
           t.filtered += summary.filtered;
           t.writeRetries += writeRetries;
-          for (const reason of summary.badRecordReasons) this.progress.log(`warning: ${uri}: ${reason}`);
-          if (summary.badRecords > summary.badRecordReasons.length) {
-            this.progress.log(`warning: ${uri}: ${summary.badRecords - summary.badRecordReasons.length} more bad records`);
-          }
+          for (const line of badRecordWarnings(uri, summary)) this.progress.log(line);
           break;
         } catch (err) {
           if (this.fileAbort.signal.aborted) {

@@ -25,3 +25,11 @@ export function formatSummary(s: TrailSummary): string {
   if (s.badRecords) parts.push(plural(s.badRecords, 'bad record'));
   return parts.join(', ');
 }
+
+/** `warning: INPUT: record N: reason` lines for a file's bad records, and how many more there were. */
+export function badRecordWarnings(input: string, s: Pick<TrailSummary, 'badRecords' | 'badRecordReasons'>): string[] {
+  const lines = s.badRecordReasons.map((reason) => `warning: ${input}: ${reason}`);
+  const more = s.badRecords - s.badRecordReasons.length;
+  if (more > 0) lines.push(`warning: ${input}: ${more} more bad records`);
+  return lines;
+}

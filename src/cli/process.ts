@@ -11,7 +11,7 @@ import type { AuditRow } from '../ses/row.js';
 import { makeDynamoClient, makeS3Client } from '../aws.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UsageError, parseCommandArgs, type CliIO } from './io.js';
-import { formatBytes, formatSummary } from './format.js';
+import { badRecordWarnings, formatBytes, formatSummary } from './format.js';
 
 export const PROCESS_HELP = `Usage: ses-audit process INPUT... [options]
 
@@ -103,10 +103,7 @@ export async function processCommand(args: string[], io: CliIO): Promise<number>
 }
 
 function reportSummary(io: CliIO, input: string, s: TrailSummary, ms: number, written?: number): void {
-  for (const reason of s.badRecordReasons) io.stderr.write(`warning: ${input}: ${reason}\n`);
-  if (s.badRecords > s.badRecordReasons.length) {
-    io.stderr.write(`warning: ${input}: ${s.badRecords - s.badRecordReasons.length} more bad records\n`);
-  }
+  for (const line of badRecordWarnings(input, s)) io.stderr.write(line + '\n');
   const size = s.gzip ? `${formatBytes(s.sourceBytes)} gzip, ${formatBytes(s.bytes)} JSON` : formatBytes(s.bytes);
   const wrote = written === undefined ? '' : `, ${written} written`;
   io.stderr.write(`${input}: ${formatSummary(s)}${wrote} (${size} in ${(ms / 1000).toFixed(2)} s)\n`);
