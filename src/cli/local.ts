@@ -13,6 +13,7 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDynamoClient, makeS3Client } from '../aws.js';
 import { reasonOf } from '../errors.js';
 import { startLocalAws } from '../local/servers.js';
+import { decodeS3EventKey } from '../trail/keys.js';
 import { DEFAULT_TABLE_NAME } from '../store/schema.js';
 import { ensureBucket, ensureTable } from '../store/table.js';
 import { historyCommand } from './history.js';
@@ -89,7 +90,7 @@ export async function localCommand(args: string[], io: CliIO): Promise<number> {
     const handler = await loadHandler(bundle, env);
     let failed = 0;
     aws.onObjectCreated(async (event) => {
-      const key = decodeURIComponent(event.Records[0].s3.object.key.replace(/\+/g, ' '));
+      const key = decodeS3EventKey(event.Records[0].s3.object.key);
       try {
         const result = (await handler(event, makeContext(300_000))) as { summaries?: string[] };
         say(`  s3://${LOCAL_BUCKET}/${key}\n      -> ${result.summaries?.join('; ') || 'nothing to read'}`);
