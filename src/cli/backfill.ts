@@ -16,6 +16,7 @@
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { makeDynamoClient, makeS3Client } from '../aws.js';
+import { dynamoProblem } from '../store/table.js';
 import { loadConfig, type Config } from '../config.js';
 import { SesAuditError, isRetryable, reasonOf } from '../errors.js';
 import { ingest } from '../ingest.js';
@@ -452,15 +453,9 @@ async function checkTable(client: DynamoDBClient, tableName: string, env: CliIO[
     await client.send(new DescribeTableCommand({ TableName: tableName }));
     return undefined;
   } catch (err) {
-    const e = err as { name?: string; code?: unknown; $fault?: string; $retryable?: unknown };
-    if (e.name === 'ResourceNotFoundException') return `table ${tableName} not found (TABLE_NAME)`;
-    const network = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'];
-    if ((typeof e.code === 'string' && network.includes(e.code)) || err instanceof AggregateError) {
-      const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || 'the regional endpoint';
-      const first = err instanceof AggregateError && !err.message ? err.errors[0] : err;
-      const code = (first as { code?: unknown } | undefined)?.code;
-      return `cannot reach DynamoDB at ${endpoint}: ${typeof code === 'string' ? code : reasonOf(first)}`;
-    }
+    const problem = dynamoProblem(err, tableName, env);
+    if (problem) return problem;
+    const e = err as { name?: string; $fault?: string; $retryable?: unknown };
     if (e.name === 'AccessDeniedException' || e.$fault === 'server' || e.$retryable) return undefined;
     if (e.$fault === 'client') return `cannot use table ${tableName}: ${e.name ? `${e.name}: ` : ''}${reasonOf(err)}`;
     return undefined;

@@ -6,6 +6,7 @@ import { identityFrom } from '../ses/identity.js';
 import { InputError, oneLine, reasonOf } from '../errors.js';
 import { countHistory, keyRange, queryHistory, type HistoryQuery, type KeyRange } from '../store/history.js';
 import { DEFAULT_TABLE_NAME } from '../store/schema.js';
+import { dynamoProblem } from '../store/table.js';
 import type { AuditRow } from '../ses/row.js';
 import { UsageError, parseCommandArgs, usageFailure, type CliIO, type Command } from './io.js';
 
@@ -215,28 +216,10 @@ async function write(stream: NodeJS.WritableStream, text: string): Promise<void>
 
 /** DynamoDB's and the network's errors, as one line an operator can act on. */
 function explainAwsError(err: unknown, tableName: string, env: CliIO['env']): string {
-  const name = err instanceof Error ? err.name : '';
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (name === 'ResourceNotFoundException') {
-    return `table ${tableName} not found${env.TABLE_NAME ? '' : ' (set TABLE_NAME)'}`;
-  }
-  if (name === 'ValidationException' && /index/i.test(reasonOf(err))) {
+  const problem = dynamoProblem(err, tableName, env);
+  if (problem) return problem;
+  if (err instanceof Error && err.name === 'ValidationException' && /index/i.test(reasonOf(err))) {
     return `table ${tableName}: ${reasonOf(err)}`;
   }
-  const network = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'];
-  if ((typeof code === 'string' && network.includes(code)) || name === 'TimeoutError' || err instanceof AggregateError) {
-    const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || 'the regional endpoint';
-    return `cannot reach DynamoDB at ${endpoint}: ${networkReason(err)}`;
-  }
   return reasonOf(err);
-}
-
-/** Node reports a refused dual-stack connect as an AggregateError with an empty message. */
-function networkReason(err: unknown): string {
-  if (err instanceof AggregateError && !err.message) {
-    const first: unknown = err.errors[0];
-    const code = (first as { code?: unknown } | undefined)?.code;
-    return typeof code === 'string' ? code : reasonOf(first);
-  }
-  return oneLine(reasonOf(err));
 }

@@ -17,7 +17,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createTableInput, TTL_ATTRIBUTE } from './schema.js';
-import { reasonOf } from '../errors.js';
+import { oneLine, reasonOf } from '../errors.js';
 
 export type EnsureResult = 'created' | 'exists';
 
@@ -152,4 +152,27 @@ async function bucketExists(s3: S3Client, bucket: string): Promise<boolean> {
 
 function errorName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;
+}
+
+/**
+ * One line for the DynamoDB failures a user can act on: a missing table, an endpoint that cannot be
+ * reached. Undefined for anything else (the caller decides).
+ */
+export function dynamoProblem(err: unknown, tableName: string, env: Record<string, string | undefined>): string | undefined {
+  const name = err instanceof Error ? err.name : '';
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (name === 'ResourceNotFoundException') return `table ${tableName} not found${env.TABLE_NAME ? '' : ' (set TABLE_NAME)'}`;
+  const network = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'];
+  if ((typeof code === 'string' && network.includes(code)) || name === 'TimeoutError' || err instanceof AggregateError) {
+    const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || 'the regional endpoint';
+    return `cannot reach DynamoDB at ${endpoint}: ${networkReason(err)}`;
+  }
+  return undefined;
+}
+
+/** The network error's code says it best; Node reports a refused dual-stack connect as an AggregateError. */
+function networkReason(err: unknown): string {
+  const first: unknown = err instanceof AggregateError && err.errors.length ? err.errors[0] : err;
+  const code = (first as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : oneLine(reasonOf(first));
 }

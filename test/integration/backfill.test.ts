@@ -325,7 +325,7 @@ describe('ses-audit backfill', () => {
     expect(errorLines(bucket.stderr)).toEqual(['error: s3://no-such-bucket/AWSLogs/: no such bucket']);
 
     const table = await backfill([`s3://${BUCKET}`], { env: { TABLE_NAME: 'no-such-table' } });
-    expect(table).toEqual({ code: 1, stdout: '', stderr: 'error: table no-such-table not found (TABLE_NAME)\n' });
+    expect(table).toEqual({ code: 1, stdout: '', stderr: 'error: table no-such-table not found\n' });
     const port = await closedPort();
     const down = await backfill([`s3://${BUCKET}`], { env: { AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${port}` } });
     expect(down).toEqual({ code: 1, stdout: '', stderr: `error: cannot reach DynamoDB at http://127.0.0.1:${port}: ECONNREFUSED\n` });
