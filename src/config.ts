@@ -3,6 +3,7 @@
  * that names every variable that is missing or wrong.
  */
 import { ConfigError } from './errors.js';
+import { SEVERITIES, type Severity } from './ses/row.js';
 
 export const MiB = 1024 * 1024;
 
@@ -15,14 +16,24 @@ export interface ReaderLimits {
 
 export interface Config extends ReaderLimits {
   tableName: string;
+  /** The ingestion ledger (DESIGN.md, Trust); undefined records nothing. */
+  ledgerTableName?: string;
   /** Days until a row expires (DynamoDB TTL on `expiresAt`); undefined keeps rows forever. */
   retentionDays?: number;
+  /** Days until a read-only call's row expires (the Get/List polling noise); undefined: as retentionDays. */
+  readOnlyRetentionDays?: number;
   /** BatchWriteItem calls in flight at once. */
   writeConcurrency: number;
   /** When set, S3 refuses objects from buckets another account owns. */
   expectedBucketOwner?: string;
   keepReadOnly: boolean;
   keepDataEvents: boolean;
+  /** Rows with findings of this severity or higher are published to EventBridge; 'off' publishes none. */
+  alertSeverity: Severity | 'off';
+  /** The EventBridge bus alerts go to (a name or an ARN). */
+  alertEventBus: string;
+  /** A JSON file of CloudTrail public keys (`[{Fingerprint, Value}]`) used instead of ListPublicKeys. */
+  publicKeysFile?: string;
 }
 
 export const DEFAULT_LIMITS: ReaderLimits = {
@@ -33,17 +44,24 @@ export const DEFAULT_LIMITS: ReaderLimits = {
 };
 
 export const DEFAULT_WRITE_CONCURRENCY = 8;
+export const DEFAULT_ALERT_SEVERITY: Severity = 'high';
+export const DEFAULT_ALERT_EVENT_BUS = 'default';
 
 /** The variables, in one place for the handler, the CLI, the CDK stack and the README. */
 export const ENV = {
   tableName: 'TABLE_NAME',
+  ledgerTableName: 'LEDGER_TABLE_NAME',
   retentionDays: 'RETENTION_DAYS',
+  readOnlyRetentionDays: 'READ_ONLY_RETENTION_DAYS',
   writeConcurrency: 'WRITE_CONCURRENCY',
   maxUncompressedBytes: 'MAX_UNCOMPRESSED_BYTES',
   maxRecordBytes: 'MAX_RECORD_BYTES',
   expectedBucketOwner: 'EXPECTED_BUCKET_OWNER',
   keepReadOnly: 'KEEP_READ_ONLY',
   keepDataEvents: 'KEEP_DATA_EVENTS',
+  alertSeverity: 'ALERT_SEVERITY',
+  alertEventBus: 'ALERT_EVENT_BUS',
+  publicKeysFile: 'CLOUDTRAIL_PUBLIC_KEYS',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -84,15 +102,29 @@ export function loadConfig(env: Env = process.env, options: { requireTable?: boo
     problems.push(`${ENV.expectedBucketOwner}=${JSON.stringify(owner)} must be a 12-digit AWS account ID`);
   }
   const retention = int(ENV.retentionDays, undefined, 0, 36_500);
+  const readOnlyRetention = int(ENV.readOnlyRetentionDays, undefined, 0, 36_500);
+  const ledgerTableName = str(ENV.ledgerTableName);
+  if (ledgerTableName !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(ledgerTableName)) {
+    problems.push(`${ENV.ledgerTableName}=${JSON.stringify(ledgerTableName)} is not a valid DynamoDB table name`);
+  }
+  const alertSeverity = str(ENV.alertSeverity)?.toLowerCase() ?? DEFAULT_ALERT_SEVERITY;
+  if (alertSeverity !== 'off' && !(SEVERITIES as readonly string[]).includes(alertSeverity)) {
+    problems.push(`${ENV.alertSeverity}=${JSON.stringify(env[ENV.alertSeverity])} must be ${SEVERITIES.join(', ')} or off`);
+  }
   const config: Config = {
     tableName: tableName ?? '',
+    ledgerTableName,
     retentionDays: retention === 0 ? undefined : retention,
+    readOnlyRetentionDays: readOnlyRetention === 0 ? undefined : readOnlyRetention,
     writeConcurrency: int(ENV.writeConcurrency, DEFAULT_WRITE_CONCURRENCY, 1, 256)!,
     maxUncompressedBytes: int(ENV.maxUncompressedBytes, DEFAULT_LIMITS.maxUncompressedBytes, 1024, 2 ** 40)!,
     maxRecordBytes: int(ENV.maxRecordBytes, DEFAULT_LIMITS.maxRecordBytes, 1024, 2 ** 31)!,
     expectedBucketOwner: owner,
     keepReadOnly: bool(ENV.keepReadOnly, true),
     keepDataEvents: bool(ENV.keepDataEvents, true),
+    alertSeverity: alertSeverity === 'off' ? 'off' : (SEVERITIES.find((v) => v === alertSeverity) ?? DEFAULT_ALERT_SEVERITY),
+    alertEventBus: str(ENV.alertEventBus) ?? DEFAULT_ALERT_EVENT_BUS,
+    publicKeysFile: str(ENV.publicKeysFile),
   };
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;

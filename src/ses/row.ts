@@ -1,3 +1,7 @@
+/** Finding severities, highest first (DESIGN.md, Findings). */
+export const SEVERITIES = ['high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
 /** The kind of partition key a row is filed under (DESIGN.md, "Which identity a record belongs to"). */
 export type IdentityKind = 'email' | 'domain' | 'resource' | 'account';
 
@@ -38,6 +42,10 @@ export interface AuditRow {
   additionalEventData?: unknown;
   sourceObject: string;
   ingestedAt: string;
+  /** Finding ids (DESIGN.md, Findings), sorted; only when a rule matched. */
+  findings?: string[];
+  /** The highest severity of `findings`; only with findings (the sparse index bySeverity). */
+  severity?: Severity;
   /** Epoch seconds; only when a retention period is set. */
   expiresAt?: number;
 }

@@ -49,6 +49,8 @@ const KEY_FALLBACK: ReadonlyMap<string, string> = new Map([
   ['eventName', 'unknown'],
 ]);
 const DOCUMENT_SET: ReadonlySet<string> = new Set(DOCUMENT_ATTRIBUTES);
+/** Keys of sparse indexes: absent on rows that are not in the index. */
+const SPARSE_KEYS: ReadonlySet<string> = new Set(INDEX_LIST.filter((i) => i.sparse).map((i) => i.partitionKey));
 /** Never cut: the keys, and the pointer to the full record that the truncation note refers to. */
 const NOT_TRUNCATABLE: ReadonlySet<string> = new Set([...KEY_LIMITS.keys(), 'sourceObject', TRUNCATED_ATTRIBUTE]);
 
@@ -97,7 +99,7 @@ export function encodeRow(row: AuditRow): EncodedRow {
     total += name.length + acc; // attribute names of AuditRow are ASCII
   }
   for (const name of KEY_LIMITS.keys()) {
-    if (item[name] === undefined) {
+    if (item[name] === undefined && !SPARSE_KEYS.has(name)) {
       const s = keyValue(name, undefined, KEY_LIMITS.get(name)!);
       item[name] = { S: s };
       total += name.length + utf8(s);

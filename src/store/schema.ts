@@ -1,23 +1,30 @@
 /**
- * The table of DESIGN.md, in one place: the CDK stack and the local setup both build from here so they
+ * The tables of DESIGN.md, in one place: the CDK construct and the local setup both build from here so they
  * never drift apart.
  */
-import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import type { CreateTableCommandInput, Projection } from '@aws-sdk/client-dynamodb';
 
 export const DEFAULT_TABLE_NAME = 'ses-identity-audit';
 export const PARTITION_KEY = 'identity';
 export const SORT_KEY = 'eventKey';
 export const TTL_ATTRIBUTE = 'expiresAt';
 
+/** What a global secondary index holds besides its keys and the table's keys. */
+export type IndexProjection = { type: 'ALL' } | { type: 'KEYS_ONLY' } | { type: 'INCLUDE'; attributes: readonly string[] };
+
 export interface IndexSpec {
   name: string;
   partitionKey: string;
   sortKey: string;
+  projection: IndexProjection;
+  /** Only rows that carry the partition key attribute are in the index (DynamoDB's sparse index). */
+  sparse: boolean;
 }
 
 export const INDEXES = {
-  byActor: { name: 'byActor', partitionKey: 'actor', sortKey: SORT_KEY },
-  byEventName: { name: 'byEventName', partitionKey: 'eventName', sortKey: SORT_KEY },
+  byActor: { name: 'byActor', partitionKey: 'actor', sortKey: SORT_KEY, projection: { type: 'ALL' }, sparse: false },
+  byEventName: { name: 'byEventName', partitionKey: 'eventName', sortKey: SORT_KEY, projection: { type: 'ALL' }, sparse: false },
+  bySeverity: { name: 'bySeverity', partitionKey: 'severity', sortKey: SORT_KEY, projection: { type: 'ALL' }, sparse: true },
 } as const satisfies Record<string, IndexSpec>;
 
 export const INDEX_LIST: IndexSpec[] = Object.values(INDEXES);
@@ -27,7 +34,12 @@ export const KEY_ATTRIBUTES: string[] = [
   ...new Set([PARTITION_KEY, SORT_KEY, ...INDEX_LIST.flatMap((i) => [i.partitionKey, i.sortKey])]),
 ];
 
-/** CreateTable input for the SDK (local servers, tests). The CDK stack maps the same constants. */
+export function projectionInput(p: IndexProjection): Projection {
+  if (p.type === 'INCLUDE') return { ProjectionType: 'INCLUDE', NonKeyAttributes: [...p.attributes] };
+  return { ProjectionType: p.type };
+}
+
+/** CreateTable input for the SDK (local servers, tests). The CDK construct maps the same constants. */
 export function createTableInput(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
@@ -43,7 +55,30 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
         { AttributeName: i.partitionKey, KeyType: 'HASH' },
         { AttributeName: i.sortKey, KeyType: 'RANGE' },
       ],
-      Projection: { ProjectionType: 'ALL' },
+      Projection: projectionInput(i.projection),
     })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The ledger (DESIGN.md, "Trust"): every log file and digest ingested, never rows.
+
+export const DEFAULT_LEDGER_TABLE_NAME = 'ses-audit-ledger';
+export const LEDGER_PARTITION_KEY = 'pk';
+export const LEDGER_SORT_KEY = 'sk';
+
+/** CreateTable input for the ledger: string keys, no indexes (entries are grouped by delivery day). */
+export function createLedgerTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: LEDGER_PARTITION_KEY, AttributeType: 'S' },
+      { AttributeName: LEDGER_SORT_KEY, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: LEDGER_PARTITION_KEY, KeyType: 'HASH' },
+      { AttributeName: LEDGER_SORT_KEY, KeyType: 'RANGE' },
+    ],
   };
 }

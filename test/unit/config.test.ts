@@ -24,6 +24,11 @@ describe('loadConfig', () => {
       expectedBucketOwner: undefined,
       keepReadOnly: true,
       keepDataEvents: true,
+      ledgerTableName: undefined,
+      readOnlyRetentionDays: undefined,
+      alertSeverity: 'high',
+      alertEventBus: 'default',
+      publicKeysFile: undefined,
     });
   });
 
@@ -37,6 +42,11 @@ describe('loadConfig', () => {
       EXPECTED_BUCKET_OWNER: '111122223333',
       KEEP_READ_ONLY: 'false',
       KEEP_DATA_EVENTS: 'No',
+      LEDGER_TABLE_NAME: 'audit-ledger',
+      READ_ONLY_RETENTION_DAYS: '30',
+      ALERT_SEVERITY: ' Medium ',
+      ALERT_EVENT_BUS: 'arn:aws:events:us-east-1:111122223333:event-bus/security',
+      CLOUDTRAIL_PUBLIC_KEYS: '/etc/keys.json',
     });
     expect(config).toEqual({
       tableName: 'audit.table_1',
@@ -47,7 +57,17 @@ describe('loadConfig', () => {
       expectedBucketOwner: '111122223333',
       keepReadOnly: false,
       keepDataEvents: false,
+      ledgerTableName: 'audit-ledger',
+      readOnlyRetentionDays: 30,
+      alertSeverity: 'medium',
+      alertEventBus: 'arn:aws:events:us-east-1:111122223333:event-bus/security',
+      publicKeysFile: '/etc/keys.json',
     });
+  });
+
+  it('ALERT_SEVERITY: off turns alerts off; anything but a severity is refused', () => {
+    expect(loadConfig({ TABLE_NAME: 't12', ALERT_SEVERITY: 'OFF' }).alertSeverity).toBe('off');
+    expect(() => loadConfig({ TABLE_NAME: 't12', ALERT_SEVERITY: 'critical' })).toThrow(/ALERT_SEVERITY="critical" must be high, medium, low or off/);
   });
 
   it.each([
@@ -132,6 +152,11 @@ describe('loadConfig', () => {
   it('ENV lists the variables loadConfig reads', () => {
     expect(Object.values(ENV).sort()).toEqual(
       [
+        'ALERT_EVENT_BUS',
+        'ALERT_SEVERITY',
+        'CLOUDTRAIL_PUBLIC_KEYS',
+        'LEDGER_TABLE_NAME',
+        'READ_ONLY_RETENTION_DAYS',
         'EXPECTED_BUCKET_OWNER',
         'KEEP_DATA_EVENTS',
         'KEEP_READ_ONLY',
