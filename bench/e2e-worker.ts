@@ -162,7 +162,7 @@ async function main(): Promise<WorkerResult> {
     // Rows first, grouped as the pipeline hands them on; then the writes alone.
     const chunks: AuditRow[][] = [];
     const s = await processTrail(createReadStream(spec.file!, { highWaterMark: MiB }), {
-      limits,
+      config: limits,
       sourceObject: spec.file!,
       sink: (rows) => void chunks.push(rows),
     });
@@ -209,7 +209,7 @@ async function main(): Promise<WorkerResult> {
     const writes: Promise<void>[] = [];
     const source = watch(createReadStream(spec.file!, { highWaterMark: MiB }), () => undefined, pulled);
     const s = await processTrail(source, {
-      limits,
+      config: limits,
       sourceObject: spec.file!,
       // As ingest.ts: the sink returns the writer's promise and the pipeline awaits it before reading on.
       sink: (rows) => {
@@ -269,7 +269,7 @@ async function main(): Promise<WorkerResult> {
         return { bytes, rows: 0, readDoneMs: performance.now() - fileStart, calls: 0 };
       }
       case 'rows': {
-        const s = await processTrail(source, { limits, sourceObject: `s3://${ref.bucket}/${ref.key}`, sink: () => undefined });
+        const s = await processTrail(source, { config: limits, sourceObject: `s3://${ref.bucket}/${ref.key}`, sink: () => undefined });
         return { bytes: s.bytes, rows: s.rows, readDoneMs: performance.now() - fileStart, calls: 0 };
       }
       case 'write': {

@@ -36,7 +36,7 @@ export const METHODS: Record<string, (file: string) => Promise<MethodResult>> = 
   async 'ses-audit'(file) {
     let rows = 0;
     const s = await processTrail(createReadStream(file, { highWaterMark: READ_CHUNK }), {
-      limits: { maxUncompressedBytes: 2 ** 40, maxRecordBytes: 1 << 20 },
+      config: { maxUncompressedBytes: 2 ** 40, maxRecordBytes: 1 << 20 },
       sourceObject: 'bench',
       sink: (r) => {
         rows += r.length;

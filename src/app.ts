@@ -36,8 +36,29 @@ export type ObjectOutcome =
   | { status: 'skipped'; kind: string }
   | ({ status: 'processed'; ms: number } & IngestResult);
 
-/** Leave a file for the retry rather than start it with less than this left. */
-const START_MARGIN_MS = 10_000;
+/**
+ * Leave a file for the retry rather than start it with less than this left: reading stops at half of it
+ * and the writer keeps its own 3 s margin. The construct's smallest timeout (30 s) leaves room for one file.
+ */
+export const START_MARGIN_MS = 10_000;
+/** The least time a unit of several gets, however many share the invocation. */
+const MIN_UNIT_MS = 2 * START_MARGIN_MS;
+
+/**
+ * Each unit of an event that names several (an SQS batch) gets a fair share of the time left: the time left
+ * divided by the units still to run (so what one leaves over goes to the next), and at least MIN_UNIT_MS.
+ * One large or stuck file then fails on its own, retryable, instead of leaving every later file "not
+ * started" on every retry. The share is the unit's own deadline: reading and writing see it as Lambda's.
+ */
+export function unitContext(context: InvocationContext, unitsLeft: number): InvocationContext {
+  const left = context.getRemainingTimeInMillis();
+  const share = Math.min(left, Math.max(MIN_UNIT_MS, Math.floor(left / Math.max(1, unitsLeft))));
+  const reserved = left - share;
+  return {
+    awsRequestId: context.awsRequestId,
+    getRemainingTimeInMillis: () => context.getRemainingTimeInMillis() - reserved,
+  };
+}
 
 export function createApp(deps: AppDeps) {
   const { logger, metrics } = deps;
@@ -52,7 +73,10 @@ export function createApp(deps: AppDeps) {
     }
     const left = context.getRemainingTimeInMillis();
     if (left < START_MARGIN_MS) {
-      throw new SourceError(`not started: ${left} ms of Lambda time left`, { retryable: true });
+      throw new SourceError(
+        `not started: ${left} ms of Lambda time left for this file, and a file needs ${START_MARGIN_MS} ms to start (retried later; if this repeats, raise the function timeout or lower the SQS batch size)`,
+        { retryable: true },
+      );
     }
     const started = performance.now();
     // Reading stops with the writer's margin to spare, so the invocation fails cleanly instead of timing out.
@@ -105,6 +129,9 @@ export function createApp(deps: AppDeps) {
       const err = abort.signal.aborted && !(caught instanceof WriteError)
         ? new SourceError('S3 read aborted: time ran out', { retryable: true, cause: caught })
         : caught;
+      // The reader has closed the body; aborting also cancels a request still under way, so no socket
+      // stays checked out of the keep-alive pool after a failed file.
+      abort.abort();
       metrics.addMetric(METRICS.failures, MetricUnit.Count, 1);
       if (written) metrics.addMetric(METRICS.rowsWritten, MetricUnit.Count, written);
       if (retries) metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, retries);
@@ -118,6 +145,7 @@ export function createApp(deps: AppDeps) {
   async function handle(event: unknown, context: InvocationContext): Promise<unknown> {
     const plan = planInvocation(event);
     const results = new Map<string, UnitResult>();
+    let unitsLeft = plan.units.filter((u) => !u.error && u.objects.length > 0).length;
     for (const unit of plan.units) {
       if (unit.error) {
         logger.warn('event item refused', { item: unit.id, reason: reasonOf(unit.error) });
@@ -126,10 +154,11 @@ export function createApp(deps: AppDeps) {
       if (unit.note) logger.debug('event item note', { item: unit.id, note: unit.note });
       if (unit.objects.length === 0) continue;
       // Units are independent (one SQS message each): one failure does not stop the others.
+      const own = unitContext(context, unitsLeft--);
       try {
         const parts: string[] = [];
         for (const ref of unit.objects) {
-          const out = await processObject(ref, context);
+          const out = await processObject(ref, own);
           parts.push(out.status === 'skipped' ? `skipped (${out.kind})` : `${out.writer.rowsWritten} rows from ${out.records} records`);
         }
         results.set(unit.id, { ok: true, summary: parts.join('; ') });

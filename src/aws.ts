@@ -23,23 +23,37 @@ function common(env: Env) {
   return { ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) };
 }
 
+/** A socket that stays silent this long is given up (a stalled body or listing fails and is retried). */
+export const S3_SOCKET_TIMEOUT_MS = 30_000;
+
 export function makeS3Client(env: Env = process.env): S3Client {
   const endpoint = endpointOf(env, 'S3');
   return new S3Client({
     ...common(env),
+    // Bodies may take long to stream, so no whole-request timeout; but a silent socket is a dead one.
+    requestHandler: { connectionTimeout: 5_000, socketTimeout: S3_SOCKET_TIMEOUT_MS },
     ...(endpoint
       ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
       : {}),
   });
 }
 
+/** A BatchWriteItem call answers in milliseconds; one that has not in this long is abandoned and retried. */
+export const WRITE_REQUEST_TIMEOUT_MS = 10_000;
+
 /**
- * `forWriter`: the batch writer retries throttling, 5xx and UnprocessedItems itself, with backoff and a
- * deadline it can see; the SDK's own retries underneath would multiply calls and hide sleeps from it.
+ * `forWriter`: the batch writer retries throttling, 5xx, timeouts and UnprocessedItems itself, with backoff
+ * and a deadline it can see; the SDK's own retries underneath would multiply calls and hide sleeps from it.
+ * Its calls time out: without `throwOnRequestTimeout` the SDK's `requestTimeout` only logs a warning, and
+ * without a socket timeout a call that never answers holds the invocation until Lambda kills it.
  */
-export function makeDynamoClient(env: Env = process.env, options: { forWriter?: boolean; maxSockets?: number } = {}): DynamoDBClient {
+export function makeDynamoClient(
+  env: Env = process.env,
+  options: { forWriter?: boolean; maxSockets?: number; requestTimeoutMs?: number } = {},
+): DynamoDBClient {
   const endpoint = endpointOf(env, 'DYNAMODB');
   const agent = { keepAlive: true, maxSockets: options.maxSockets ?? 50 };
+  const timeout = options.requestTimeoutMs ?? WRITE_REQUEST_TIMEOUT_MS;
   return new DynamoDBClient({
     ...common(env),
     ...(endpoint ? { endpoint } : {}),
@@ -47,8 +61,8 @@ export function makeDynamoClient(env: Env = process.env, options: { forWriter?: 
     requestHandler: {
       httpAgent: agent,
       httpsAgent: agent,
-      // A call that never answers is retried by the writer rather than waited on for ever.
-      ...(options.forWriter ? { requestTimeout: 10_000, connectionTimeout: 3_000 } : {}),
+      connectionTimeout: 3_000,
+      ...(options.forWriter ? { requestTimeout: timeout, throwOnRequestTimeout: true, socketTimeout: timeout } : {}),
     },
   });
 }

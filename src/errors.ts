@@ -96,3 +96,21 @@ export function reasonOf(err: unknown): string {
 export function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
+
+/**
+ * JSON.parse's complaint about a record, as one line that quotes none of the record: V8's messages can
+ * include a slice of the input (with its newlines), which must not reach logs or failure reasons.
+ */
+export function jsonParseReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const position = /at position (\d+)/.exec(message)?.[1];
+  const kind = message
+    .replace(/,?\s*"[\s\S]*$/, '') // `Unexpected token '}', "...input..." is not valid JSON`
+    .replace(/\s+in JSON[\s\S]*$/, '') // `... in JSON at position 12 (line 1 column 13)`
+    .replace(/\s+at position[\s\S]*$/, '')
+    .replace(/\s+'[\s\S]*'$/, '') // the offending token itself
+    .replace(/\s+/g, ' ')
+    .trim()
+    .slice(0, 80);
+  return `${kind || 'not valid JSON'}${position === undefined ? '' : ` at character ${position}`}`;
+}

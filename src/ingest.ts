@@ -34,10 +34,8 @@ export async function ingest(source: ByteSource, sourceObject: string, o: Ingest
   let summary: TrailSummary;
   try {
     summary = await processTrail(source, {
-      limits: o.config,
+      config: o.config,
       sourceObject,
-      filter: o.config,
-      retentionDays: o.config.retentionDays,
       now: o.now,
       sink: (rows) => writer.write(rows),
     });

@@ -2,22 +2,19 @@
  * One trail file, end to end and independent of where it came from or where rows go: bytes in, rows out
  * to `sink` chunk by chunk (the sink's promise is awaited, so a slow writer stalls reading), and a summary.
  */
-import type { ReaderLimits } from './config.js';
+import type { Config, ReaderLimits } from './config.js';
 import { readTrail, type ByteSource } from './trail/reader.js';
-import { recordToRows } from './ses/rows.js';
+import { recordToRows, type RowContext } from './ses/rows.js';
 import type { AuditRow } from './ses/row.js';
-import { InputError } from './errors.js';
+import { InputError, jsonParseReason } from './errors.js';
 
-export interface RecordFilter {
-  keepReadOnly: boolean;
-  keepDataEvents: boolean;
-}
+/** The settings that shape rows: reader limits, which events are kept, and retention. */
+export type PipelineConfig = ReaderLimits &
+  Partial<Pick<Config, 'keepReadOnly' | 'keepDataEvents' | 'retentionDays' | 'readOnlyRetentionDays'>>;
 
 export interface ProcessOptions {
-  limits: ReaderLimits;
+  config: PipelineConfig;
   sourceObject: string;
-  filter?: RecordFilter;
-  retentionDays?: number;
   now?: () => Date;
   /** Receives the rows of each chunk; awaited before the next chunk is read. */
   sink: (rows: AuditRow[]) => Promise<void> | void;
@@ -43,6 +40,8 @@ export interface TrailSummary {
   bytes: number;
   sourceBytes: number;
   gzip: boolean;
+  /** Hex SHA-256 of the decompressed content (what CloudTrail's digest attests). */
+  sha256: string;
   /** Oldest and newest SES eventTime (epoch ms), for delivery lag. */
   oldestEventMs?: number;
   newestEventMs?: number;
@@ -55,10 +54,17 @@ const MAX_REMEMBERED_EVENTS = 100_000;
 export async function processTrail(source: ByteSource, options: ProcessOptions): Promise<TrailSummary> {
   const now = (options.now ?? (() => new Date()))();
   const ingestedAt = now.toISOString();
-  const expiresAt =
-    options.retentionDays !== undefined ? Math.floor(now.getTime() / 1000) + options.retentionDays * 86_400 : undefined;
-  const ctx = { sourceObject: options.sourceObject, ingestedAt, expiresAt };
-  const filter = options.filter ?? { keepReadOnly: true, keepDataEvents: true };
+  const after = (days: number | undefined): number | undefined =>
+    days === undefined ? undefined : Math.floor(now.getTime() / 1000) + days * 86_400;
+  const ctx: RowContext = {
+    sourceObject: options.sourceObject,
+    ingestedAt,
+    expiresAt: after(options.config.retentionDays),
+    // Rows of read-only calls (the Get/List polling noise) may expire sooner than the changes.
+    readOnlyExpiresAt: after(options.config.readOnlyRetentionDays),
+  };
+  const keepReadOnly = options.config.keepReadOnly ?? true;
+  const keepDataEvents = options.config.keepDataEvents ?? true;
   const summary: TrailSummary = {
     sourceObject: options.sourceObject,
     records: 0,
@@ -72,6 +78,7 @@ export async function processTrail(source: ByteSource, options: ProcessOptions):
     bytes: 0,
     sourceBytes: 0,
     gzip: false,
+    sha256: '',
   };
   const seen = new Set<string>();
   let pending: AuditRow[] = [];
@@ -81,23 +88,33 @@ export async function processTrail(source: ByteSource, options: ProcessOptions):
     if (summary.badRecordReasons.length < MAX_REASONS) summary.badRecordReasons.push(`record ${index}: ${reason}`);
   };
 
-  const result = await readTrail(
+  const sendPending = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const rows = pending;
+    pending = [];
+    summary.rows += rows.length;
+    await options.sink(rows);
+  };
+
+  let result;
+  try {
+    result = await readTrail(
     source,
-    options.limits,
+    options.config,
     {
       candidate(json, index) {
         let value: unknown;
         try {
           value = JSON.parse(json);
         } catch (err) {
-          throw new InputError(`invalid JSON in record ${index}: ${(err as Error).message}`);
+          throw new InputError(`invalid JSON in record ${index}: ${jsonParseReason(err)}`, err);
         }
         const out = recordToRows(value, ctx);
         if (out.kind === 'not-ses') return;
         if (out.kind === 'bad') return bad(index, out.reason);
         summary.sesEvents++;
         const rec = value as { readOnly?: unknown; eventCategory?: unknown };
-        if ((!filter.keepReadOnly && rec.readOnly === true) || (!filter.keepDataEvents && rec.eventCategory === 'Data')) {
+        if ((!keepReadOnly && rec.readOnly === true) || (!keepDataEvents && rec.eventCategory === 'Data')) {
           summary.filtered++;
           return;
         }
@@ -112,23 +129,21 @@ export async function processTrail(source: ByteSource, options: ProcessOptions):
         bad(index, `${kind}, not an object`);
       },
     },
-    async () => {
-      if (pending.length === 0) return;
-      const rows = pending;
-      pending = [];
-      summary.rows += rows.length;
-      await options.sink(rows);
-    },
+    sendPending,
   );
-  if (pending.length) {
-    summary.rows += pending.length;
-    await options.sink(pending);
+  } catch (err) {
+    // The rows of valid records read before the failure still go out (the reason says what failed); a
+    // failing sink must not hide the read error.
+    await sendPending().catch(() => undefined);
+    throw err;
   }
+  await sendPending();
   summary.records = result.records;
   // Candidates that parsed to another eventSource, and every record that never was a candidate.
   summary.skipped = result.records - summary.sesEvents - summary.badRecords;
   summary.bytes = result.bytes;
   summary.sourceBytes = result.sourceBytes;
   summary.gzip = result.gzip;
+  summary.sha256 = result.sha256;
   return summary;
 }

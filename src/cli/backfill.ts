@@ -691,10 +691,8 @@ class Backfill {
       return { summary: result, written: result.writer.rowsWritten, writeRetries: result.writer.retries };
     }
     const summary = await processTrail(source, {
-      limits: this.config,
+      config: this.config,
       sourceObject: uri,
-      filter: this.config,
-      retentionDays: this.config.retentionDays,
       // Counting only: processTrail counts the rows it hands over.
       sink: () => undefined,
     });

@@ -12,6 +12,7 @@ import { makeDynamoClient, makeS3Client } from '../aws.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { UsageError, parseCommandArgs, type CliIO } from './io.js';
 import { badRecordWarnings, formatBytes, formatSummary } from './format.js';
+import { jsonText } from '../json-text.js';
 
 export const PROCESS_HELP = `Usage: ses-audit process INPUT... [options]
 
@@ -82,10 +83,8 @@ export async function processCommand(args: string[], io: CliIO): Promise<number>
         written = result.writer.rowsWritten;
       } else {
         summary = await processTrail(source, {
-          limits: config,
+          config,
           sourceObject,
-          filter: config,
-          retentionDays: config.retentionDays,
           sink: (rows) => out.rows(rows),
         });
         await out.flush();
@@ -116,7 +115,8 @@ class LineWriter {
   constructor(private readonly stream: NodeJS.WritableStream) {}
   async rows(rows: AuditRow[]): Promise<void> {
     for (const row of rows) {
-      const line = JSON.stringify(row) + '\n';
+      // jsonText: a valid record may nest deeper than JSON.stringify can recurse.
+      const line = `${jsonText(row)}\n`;
       this.buf.push(line);
       this.size += line.length;
     }

@@ -1,5 +1,6 @@
 /** A parsed CloudTrail record to its audit rows: one per identity it touched. Pure. */
 import { createHash } from 'node:crypto';
+import { jsonText } from '../json-text.js';
 import { actorOf } from './actor.js';
 import { asObject, identityKeys, str } from './identity.js';
 import type { CloudTrailRecord } from './record.js';
@@ -13,6 +14,8 @@ export interface RowContext {
   ingestedAt: string;
   /** Epoch seconds, when a retention period is set. */
   expiresAt?: number;
+  /** Epoch seconds for rows of read-only calls, when their own retention period is set. */
+  readOnlyExpiresAt?: number;
 }
 
 export type RecordResult =
@@ -30,7 +33,7 @@ export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
   if (Number.isNaN(time)) return { kind: 'bad', reason: `SES event with an invalid eventTime ${JSON.stringify(eventTime).slice(0, 60)}` };
 
   // A record without an eventID still needs a key that a replay reproduces: hash its content.
-  const eventID = clampKey(str(record.eventID) ?? `sha256-${createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 32)}`);
+  const eventID = clampKey(str(record.eventID) ?? `sha256-${createHash('sha256').update(jsonText(record) ?? '').digest('hex').slice(0, 32)}`);
   const eventKey = clampKey(`${new Date(Math.floor(time / 1000) * 1000).toISOString().slice(0, 19)}Z#${eventID}`);
   const who = actorOf(record.userIdentity);
   const keys = identityKeys(record);
@@ -68,7 +71,8 @@ export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
   if (record.additionalEventData != null) opt.additionalEventData = record.additionalEventData;
   opt.sourceObject = ctx.sourceObject;
   opt.ingestedAt = ctx.ingestedAt;
-  if (ctx.expiresAt !== undefined) opt.expiresAt = ctx.expiresAt;
+  const expiresAt = record.readOnly === true && ctx.readOnlyExpiresAt !== undefined ? ctx.readOnlyExpiresAt : ctx.expiresAt;
+  if (expiresAt !== undefined) opt.expiresAt = expiresAt;
 
   const rows = keys.map((k, i): AuditRow => ({ identity: identities[i], identityKind: k.kind, ...base }) as AuditRow);
   return { kind: 'rows', rows, eventKey, eventTime: time };

@@ -18,6 +18,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditRow } from '../ses/row.js';
 import { INDEX_LIST, PARTITION_KEY, SORT_KEY } from './schema.js';
 import { MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, clampKey, utf8Prefix } from './limits.js';
+import { jsonText } from '../json-text.js';
 
 /** DynamoDB's hard item limit (400 KB). */
 export const MAX_ITEM_BYTES = 400 * 1024;
@@ -89,7 +90,7 @@ export function encodeRow(row: AuditRow): EncodedRow {
       attr = convert(value, 1);
       if (attr === undefined) {
         // Not representable as a map/list/number (too deep, bad number, bad key name): keep it as text.
-        const text = jsonText(value);
+        const text = textOf(value);
         attr = { S: text };
         acc = utf8(text);
         if (DOCUMENT_SET.has(name)) jsonFallbacks++;
@@ -205,17 +206,9 @@ function utf8(s: string): number {
   return Buffer.byteLength(s, 'utf8');
 }
 
-/** JSON text of anything; never throws (a value that JSON cannot express is still stored, as its string form). */
-function jsonText(v: unknown): string {
-  try {
-    return JSON.stringify(v) ?? String(v);
-  } catch {
-    try {
-      return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
-    } catch {
-      return String(v);
-    }
-  }
+/** JSON text of anything, at any depth; never throws (what JSON cannot express is stored as its string form). */
+function textOf(v: unknown): string {
+  return jsonText(v) ?? String(v);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -264,7 +257,7 @@ function shrink(item: Record<string, AttributeValue>, row: Record<string, unknow
     }
     const current = item[best];
     if (current.S === undefined) {
-      const text = jsonText(row[best]);
+      const text = textOf(row[best]);
       item[best] = { S: text };
       total += utf8(text) - bestSize;
       jsonFallbacks++;

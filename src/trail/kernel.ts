@@ -1,37 +1,46 @@
 /**
- * The structural walk of the trail scanner: finds where JSON containers end, without parsing them.
+ * The structural walk of the trail scanner over the elements of the `Records` array: where each element
+ * ends, without parsing it, and whether it may be an SES event.
  *
- * Two implementations with the same results on valid JSON:
+ * Two implementations with the same results (tested against each other and against a reference):
  * - WebAssembly + SIMD128 (kernel.wat, assembled into kernel-wasm.ts): 64 bytes per step, simdjson-style
  *   (quote / backslash / bracket bit masks, odd backslash runs, prefix-XOR in-string mask, popcount fast path,
  *   ctz walk where a depth-0 transition is possible). The bytes are copied into the module's memory first.
- * - Plain JavaScript byte loops: the fallback when WebAssembly SIMD is unavailable, and the reference the
- *   WebAssembly one is tested against.
+ *   It is the default because the function is CPU-bound (a 256 MB Lambda has about 1/7 of a vCPU): on the
+ *   bench it costs a fraction of the plain loop's CPU (see docs/performance.md).
+ * - Plain JavaScript byte loops: the fallback when WebAssembly SIMD is unavailable (or SES_AUDIT_KERNEL=js),
+ *   and the reference the WebAssembly one is tested against. Read this one first.
  *
  * Depth is a counter: brackets are not matched by type (`{]` counts as balanced), and nothing is validated
  * inside an element. Callers that need validity parse the elements they keep.
  *
- * scanRecords also tells, per element, whether the bytes of NEEDLE (`"ses.amazonaws.com"`, quotes included)
- * occur inside it: a plain byte search, inside strings or not, so callers still check what they keep.
+ * Candidates: an element is flagged when its bytes contain NEEDLE (`"ses.amazonaws.com"`, quotes included)
+ * or a `\u` escape (a backslash followed by `u`), anywhere: JSON may spell the event source, or the
+ * `eventSource` key itself, with `\u` escapes, and a record lost that way would be lost silently. Both are
+ * plain byte searches, so callers parse what is flagged and check `eventSource` for real.
  */
 import { KERNEL_WASM_BASE64 } from './kernel-wasm.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-/** The bytes whose presence scanRecords reports per element. The WebAssembly kernel has them built in. */
+/** The bytes that make an element a candidate: the SES event source, quoted. */
 export const NEEDLE: Buffer = Buffer.from('"ses.amazonaws.com"');
+/** ... or the start of a `\uXXXX` escape. */
+export const UNICODE_ESCAPE: Buffer = Buffer.from('\\u');
 
-export interface WalkState {
-  /** Open containers (0 between values). */
+/** Whether `bytes` hold either candidate marker (for elements the kernel did not see whole). */
+export function isCandidateBytes(bytes: Buffer): boolean {
+  return bytes.indexOf(NEEDLE) >= 0 || bytes.indexOf(UNICODE_ESCAPE) >= 0;
+}
+
+export interface RecordsState {
+  /** Open containers (0 between elements). */
   depth: number;
   /** Inside a string. */
   inString: boolean;
   /** Inside a string, and the previous byte was a backslash that escapes the next byte. */
   escape: boolean;
-}
-
-export interface RecordsState extends WalkState {
   /**
    * Between elements (depth 0): true after an element and before its `,` (expecting `,` or `]`), false
    * after a `,` or `[` (expecting an element). Inside an element it is true.
@@ -48,25 +57,12 @@ export function newRecordsState(): RecordsState {
 }
 
 /**
- * Scans buf[from..) continuing `state` (depth >= 1: inside a container). Returns the index just past the
- * byte where depth returns to 0, or -1 if buf ends first (state updated in place; on success the state is
- * depth 0, not in a string). Brackets inside strings are ignored; escapes (any run of backslashes) are
- * handled; buf may end anywhere, including between a backslash and the escaped byte.
- */
-export function walkContainer(buf: Uint8Array, from: number, state: WalkState): number {
-  if (state.depth < 1) throw new RangeError('walkContainer: depth must be >= 1');
-  const wasm = wasmKernel();
-  // The copy and call are worth it only for a long stretch.
-  if (wasm && buf.length - from >= 2048) return wasm.walk(buf, from, state);
-  return walkContainerJS(buf, from, state);
-}
-
-/**
  * Scans the elements of an array, starting at `from` inside it, and records every element that is an
  * object or array and ends in buf, as triples: `out[3k]` its start (index of its `{`/`[`, or -1 if it
- * started in an earlier buffer), `out[3k+1]` the index just past its end, `out[3k+2]` 1 if the bytes of
- * NEEDLE occur within buf[start, end), else 0 (always 0 when start is -1: the caller, holding the earlier
- * bytes, searches those itself). Records at most `floor(out.length / 3)` elements; returns how many.
+ * started in an earlier buffer), `out[3k+1]` the index just past its end, `out[3k+2]` 1 if it is a
+ * candidate (see above) within buf[start, end), else 0 (always 0 when start is -1: the caller, holding the
+ * earlier bytes, checks the whole element with isCandidateBytes). Records at most `floor(out.length / 3)`
+ * elements; returns how many.
  *
  * Between elements it accepts whitespace, one `,` after each element, and the `{`/`[` of the next one. It
  * stops with `state.depth === 0` at the first byte it does not handle (`]`, a scalar element, a misplaced
@@ -83,18 +79,15 @@ export function scanRecords(buf: Uint8Array, from: number, state: RecordsState, 
   return scanRecordsJS(buf, from, state, out);
 }
 
-/** Which kernel scanRecords uses. */
-export function kernelKind(): 'wasm-simd' | 'js' {
-  return wasmKernel() ? 'wasm-simd' : 'js';
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // JavaScript
 
-/** walkContainer in plain JavaScript. */
-export function walkContainerJS(buf: Uint8Array, from: number, state: WalkState): number {
+/**
+ * Walks the current element from `i` until its depth returns to 0. Returns the index just past that byte,
+ * or -1 when buf ends first (state updated in place).
+ */
+function walkElement(buf: Uint8Array, i: number, state: RecordsState): number {
   const len = buf.length;
-  let i = from;
   let depth = state.depth;
   if (state.inString) {
     if (state.escape) {
@@ -138,8 +131,9 @@ export function walkContainerJS(buf: Uint8Array, from: number, state: WalkState)
         }
       }
     } else if ((c | 0x20) === 0x7b) {
-      depth++;
+      depth++; // `{` or `[`
     } else if ((c | 0x20) === 0x7d) {
+      // `}` or `]`
       if (--depth === 0) {
         state.depth = 0;
         return i;
@@ -154,32 +148,23 @@ export function walkContainerJS(buf: Uint8Array, from: number, state: WalkState)
 export function scanRecordsJS(buf: Uint8Array, from: number, state: RecordsState, out: Int32Array): number {
   const len = buf.length;
   const cap = Math.floor(out.length / 3);
+  const hay = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const markers = [new Marker(hay, NEEDLE), new Marker(hay, UNICODE_ESCAPE)];
   let i = from;
   let count = 0;
   let start = -1;
-  // First NEEDLE position at or after the last element's start (-1: none in buf; -2: not searched yet).
-  let needleAt = -2;
-  let hay: Buffer | null = null;
   for (;;) {
     if (state.depth > 0 || state.inString) {
-      const end = walkContainerJS(buf, i, state);
+      const end = walkElement(buf, i, state);
       if (end < 0) {
         state.pos = len;
         state.start = start;
         state.afterElement = true;
         return count;
       }
-      let hit = 0;
-      if (start >= 0) {
-        if (needleAt === -2 || (needleAt >= 0 && needleAt < start)) {
-          hay ??= Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-          needleAt = hay.indexOf(NEEDLE, start);
-        }
-        if (needleAt >= 0 && needleAt + NEEDLE.length <= end) hit = 1;
-      }
       out[3 * count] = start;
       out[3 * count + 1] = end;
-      out[3 * count + 2] = hit;
+      out[3 * count + 2] = start >= 0 && markers.some((m) => m.within(start, end)) ? 1 : 0;
       count++;
       start = -1;
       state.afterElement = true;
@@ -219,25 +204,41 @@ export function scanRecordsJS(buf: Uint8Array, from: number, state: RecordsState
   return count;
 }
 
+/** Occurrences of one byte string in a buffer, searched lazily and only forward. */
+class Marker {
+  /** First occurrence at or after the last `from` searched (-1: none; -2: not searched yet). */
+  private at = -2;
+  constructor(
+    private readonly hay: Buffer,
+    private readonly bytes: Buffer,
+  ) {}
+
+  /** Whether an occurrence lies wholly within [start, end); calls come with increasing `start`. */
+  within(start: number, end: number): boolean {
+    if (this.at === -2 || (this.at >= 0 && this.at < start)) this.at = this.hay.indexOf(this.bytes, start);
+    return this.at >= 0 && this.at + this.bytes.length <= end;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // WebAssembly
 
-const DATA = 65536; // input bytes start here in the module's memory; (start, end, needle) triples below
+const DATA = 65536; // input bytes start here in the module's memory; (start, end, candidate) triples below
 const MAX_TRIPLES = Math.floor(DATA / 12);
 const PAD = 64;
 
 interface WasmKernel {
   scan(buf: Uint8Array, from: number, state: RecordsState, out: Int32Array): number;
-  walk(buf: Uint8Array, from: number, state: WalkState): number;
 }
 
+/** The module's exports (kernel.wat); WebAssembly's own typing cannot know them. */
 interface Exports {
   memory: WebAssembly.Memory;
   pos: WebAssembly.Global;
   depth: WebAssembly.Global;
   flags: WebAssembly.Global;
   start: WebAssembly.Global;
-  scan(from: number, len: number, depth: number, flags: number, cap: number, single: number): number;
+  scan(from: number, len: number, depth: number, flags: number, cap: number): number;
 }
 
 let kernel: WasmKernel | null | undefined;
@@ -254,16 +255,17 @@ function wasmKernel(): WasmKernel | null {
     try {
       kernel = loadWasm();
     } catch {
-      kernel = null;
+      kernel = null; // no WebAssembly SIMD here: the JavaScript kernel gives the same results
     }
   }
   return kernel;
 }
 
-/** Compiles and instantiates the module (synchronously; about 1.9 KB). */
+/** Compiles and instantiates the module (synchronously; about 2 KB). */
 export function loadWasm(): WasmKernel {
   const bytes = Buffer.from(KERNEL_WASM_BASE64, 'base64');
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  // Boundary: WebAssembly.Exports is an untyped record; kernel.wat defines exactly these.
   const x = inst.exports as unknown as Exports;
   const memory = x.memory;
   let mem = new Uint8Array(memory.buffer);
@@ -293,21 +295,20 @@ export function loadWasm(): WasmKernel {
     return from;
   };
 
-  const flagsOf = (s: WalkState, after: boolean): number => (s.inString ? 1 : 0) | (s.escape ? 2 : 0) | (after ? 4 : 0);
-
   return {
     scan(buf, from, state, out) {
       const b = load(buf, from);
       const cap = Math.min(Math.floor(out.length / 3), MAX_TRIPLES);
-      const count = x.scan(from - b, buf.length - b, state.depth, flagsOf(state, state.afterElement), cap, 0);
-      const f = x.flags.value as number;
-      state.depth = x.depth.value as number;
+      const flags = (state.inString ? 1 : 0) | (state.escape ? 2 : 0) | (state.afterElement ? 4 : 0);
+      const count = x.scan(from - b, buf.length - b, state.depth, flags, cap);
+      const f = Number(x.flags.value);
+      state.depth = Number(x.depth.value);
       state.inString = (f & 1) !== 0;
       state.escape = (f & 2) !== 0;
       state.afterElement = (f & 4) !== 0;
-      state.pos = (x.pos.value as number) + b;
+      state.pos = Number(x.pos.value) + b;
       resumeAt = state.pos < buf.length ? state.pos : -1;
-      const st = x.start.value as number;
+      const st = Number(x.start.value);
       state.start = st < 0 ? -1 : st + b;
       if (count > 0) {
         out.set(mem32.subarray(0, 3 * count));
@@ -319,16 +320,6 @@ export function loadWasm(): WasmKernel {
         }
       }
       return count;
-    },
-    walk(buf, from, state) {
-      const b = load(buf, from);
-      const r = x.scan(from - b, buf.length - b, state.depth, flagsOf(state, false), 0, 1);
-      const f = x.flags.value as number;
-      state.depth = x.depth.value as number;
-      state.inString = (f & 1) !== 0;
-      state.escape = (f & 2) !== 0;
-      resumeAt = r >= 0 && r + b < buf.length ? r + b : -1;
-      return r < 0 ? -1 : r + b;
     },
   };
 }

@@ -1,7 +1,7 @@
 ;; Structural walker for JSON bytes (WebAssembly + SIMD128), the fast path of src/trail/kernel.ts.
 ;; Regenerate src/trail/kernel-wasm.ts from this file with `node scripts/build-kernel.mjs` (needs `wabt`).
 ;;
-;; Memory layout: [0, DATA) holds the output triples (start, end, needle) as i32; the input bytes are copied
+;; Memory layout: [0, DATA) holds the output triples (start, end, candidate) as i32; the input bytes are copied
 ;; to [DATA, DATA + len), followed by 64 zero bytes (blocks are read 64 bytes at a time, past the end).
 ;;
 ;; Per 64-byte block (simdjson-style): bit masks of quotes, backslashes, `{[` and `}]`; escaped characters
@@ -14,8 +14,10 @@
 ;; quotes included: this is a byte search) gives the candidates, positions j with a quote at j and at j - 18
 ;; (the previous block's quotes carry in $pq); bytes 1..17 are then compared at each candidate, leaving $e =
 ;; the end quotes of real occurrences. The needle holds no bracket, so an occurrence whose end quote the walk
-;; passes inside an element lies wholly inside it ($pq is 0 where a walk starts, just past a `{`). $hit
-;; collects them for the current element; it is reported only for elements that started in this buffer.
+;; passes inside an element lies wholly inside it ($pq is 0 where a walk starts, just past a `{`).
+;; Escapes: a `u` right after a raw backslash (`\u`, the previous block's last backslash carried in $pbs)
+;; also counts, since JSON may spell the needle (or the eventSource key) with \u escapes. $hit collects both
+;; for the current element; it is reported only for elements that started in this buffer.
 (module
   (memory (export "memory") 2)
   ;; state out: position (relative to DATA), depth, flags (1 inString, 2 escape, 4 afterElement), start
@@ -27,10 +29,9 @@
   ;; DATA offset (bytes): the output area below it holds 5461 triples.
   (global $DATA i32 (i32.const 65536))
 
-  ;; scan(from, len, depth, flags, cap, single) -> count of elements ended (records mode) or, in single
-  ;; mode, the index just past the end of the current container (or -1).
+  ;; scan(from, len, depth, flags, cap) -> count of elements ended.
   (func $scan (export "scan")
-    (param $from i32) (param $len i32) (param $depth i32) (param $flags i32) (param $cap i32) (param $single i32)
+    (param $from i32) (param $len i32) (param $depth i32) (param $flags i32) (param $cap i32)
     (result i32)
     (local $p i32) (local $end i32) (local $n i32) (local $k i32) (local $c i32) (local $count i32)
     (local $st i32) (local $after i32) (local $t i32)
@@ -39,6 +40,7 @@
     (local $fe i64) (local $ose i64) (local $sum i64) (local $ovf i64) (local $escd i64) (local $x i64)
     (local $nInstr i64) (local $nEsc i64) (local $pc i32)
     (local $pq i64) (local $e i64) (local $cand i64) (local $hit i32) (local $a i32)
+    (local $u i64) (local $pbs i64)
     (local $v v128) (local $v2 v128)
 
     (local.set $p (i32.add (global.get $DATA) (local.get $from)))
@@ -55,7 +57,6 @@
         ;; ---- between elements (records mode, depth 0): whitespace, one comma, then `{` or `[` ----
         (if (i32.eqz (local.get $depth))
           (then
-            (if (local.get $single) (then (br $toBlocks)))
             (local.set $k (local.get $p))
             (loop $sep
               (if (i32.ge_u (local.get $k) (local.get $end))
@@ -83,6 +84,7 @@
                   (local.set $instr (i64.const 0))
                   (local.set $esc (i64.const 0))
                   (local.set $pq (i64.const 0))
+                  (local.set $pbs (i64.const 0))
                   (local.set $hit (i32.const 0))
                   (br $toBlocks)))
               ;; anything else: stop here, the caller handles it
@@ -104,7 +106,6 @@
                               (i32.shl (i32.wrap_i64 (local.get $esc)) (i32.const 1)))
                       (i32.const 4)))
             (global.set $g_start (local.get $st))
-            (if (local.get $single) (then (return (i32.const -1))))
             (return (local.get $count))))
         (local.set $n (i32.sub (local.get $end) (local.get $p)))
         (if (i32.gt_u (local.get $n) (i32.const 64)) (then (local.set $n (i32.const 64))))
@@ -116,6 +117,7 @@
         (local.set $bs (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c)))))
         (local.set $op (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b)))))
         (local.set $cl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d)))))
+        (local.set $u (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75)))))
 
         (local.set $v (v128.load offset=16 align=1 (local.get $p)))
         (local.set $v2 (v128.or (local.get $v) (v128.const i8x16 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20)))
@@ -123,6 +125,7 @@
         (local.set $bs (i64.or (local.get $bs) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c)))) (i64.const 16))))
         (local.set $op (i64.or (local.get $op) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b)))) (i64.const 16))))
         (local.set $cl (i64.or (local.get $cl) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d)))) (i64.const 16))))
+        (local.set $u (i64.or (local.get $u) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75)))) (i64.const 16))))
 
         (local.set $v (v128.load offset=32 align=1 (local.get $p)))
         (local.set $v2 (v128.or (local.get $v) (v128.const i8x16 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20)))
@@ -130,6 +133,7 @@
         (local.set $bs (i64.or (local.get $bs) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c)))) (i64.const 32))))
         (local.set $op (i64.or (local.get $op) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b)))) (i64.const 32))))
         (local.set $cl (i64.or (local.get $cl) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d)))) (i64.const 32))))
+        (local.set $u (i64.or (local.get $u) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75)))) (i64.const 32))))
 
         (local.set $v (v128.load offset=48 align=1 (local.get $p)))
         (local.set $v2 (v128.or (local.get $v) (v128.const i8x16 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20)))
@@ -137,12 +141,17 @@
         (local.set $bs (i64.or (local.get $bs) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c 0x5c)))) (i64.const 48))))
         (local.set $op (i64.or (local.get $op) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b 0x7b)))) (i64.const 48))))
         (local.set $cl (i64.or (local.get $cl) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v2) (v128.const i8x16 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d 0x7d)))) (i64.const 48))))
+        (local.set $u (i64.or (local.get $u) (i64.shl (i64.extend_i32_u (i8x16.bitmask (i8x16.eq (local.get $v) (v128.const i8x16 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75 0x75)))) (i64.const 48))))
 
         ;; needle: quotes 18 apart, then bytes 1..17 compared ("ses.amaz", "onaws.co", "m")
         (local.set $cand (i64.and (local.get $q)
           (i64.or (i64.shl (local.get $q) (i64.const 18)) (i64.shr_u (local.get $pq) (i64.const 46)))))
         (local.set $pq (local.get $q))
-        (local.set $e (i64.const 0))
+        ;; `\u` escapes: a `u` right after a backslash (escaped backslashes included: a byte search). JSON
+        ;; can spell "ses.amazonaws.com" or any key with them, so such elements are candidates too.
+        (local.set $e (i64.and (local.get $u)
+          (i64.or (i64.shl (local.get $bs) (i64.const 1)) (i64.shr_u (local.get $pbs) (i64.const 63)))))
+        (local.set $pbs (local.get $bs))
         (block $checked
           (loop $cands
             (br_if $checked (i64.eqz (local.get $cand)))
@@ -221,13 +230,6 @@
                   (then
                     ;; the element ends just past this bracket
                     (local.set $k (i32.sub (i32.add (local.get $p) (i32.add (local.get $t) (i32.const 1))) (global.get $DATA)))
-                    (if (local.get $single)
-                      (then
-                        (global.set $g_pos (local.get $k))
-                        (global.set $g_depth (i32.const 0))
-                        (global.set $g_flags (i32.const 0))
-                        (global.set $g_start (i32.const -1))
-                        (return (local.get $k))))
                     ;; needle occurrences before this bracket are the element's; drop them
                     (local.set $hit (i32.or (local.get $hit)
                       (i64.ne (i64.and (local.get $e)

@@ -21,7 +21,7 @@ export async function openFile(path: string): Promise<ByteSource> {
     throw fileError(err);
   }
   const stream = createReadStream(path, { highWaterMark: FILE_CHUNK });
-  return mapErrors(stream, fileError);
+  return mapErrors(stream, fileError, () => stream.destroy());
 }
 
 export async function openS3Object(
@@ -43,17 +43,26 @@ export async function openS3Object(
   } catch (err) {
     throw s3Error(err);
   }
-  if (!res.Body) throw new SourceError('S3 returned no body', { retryable: true });
-  return { body: mapErrors(res.Body as AsyncIterable<Uint8Array>, s3Error), contentLength: res.ContentLength };
+  const body = res.Body;
+  if (!body) throw new SourceError('S3 returned no body', { retryable: true });
+  // In Node the SDK's body is an http.IncomingMessage (a Readable) with the SDK's mixins.
+  const destroy = 'destroy' in body && typeof body.destroy === 'function' ? () => body.destroy() : undefined;
+  // Boundary: the SDK types Body for every runtime; in Node it is async-iterable bytes.
+  return { body: mapErrors(body as AsyncIterable<Uint8Array>, s3Error, destroy), contentLength: res.ContentLength };
 }
 
 /** Errors thrown while streaming (a reset connection, a vanished file) get the same treatment. */
-async function* mapErrors(source: AsyncIterable<Uint8Array>, map: (err: unknown) => unknown): AsyncGenerator<Uint8Array> {
-  try {
-    yield* source;
-  } catch (err) {
-    throw map(err);
-  }
+function mapErrors(source: AsyncIterable<Uint8Array>, map: (err: unknown) => unknown, destroy?: () => void): ByteSource {
+  return {
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* source;
+      } catch (err) {
+        throw map(err);
+      }
+    },
+    ...(destroy ? { destroy } : {}),
+  };
 }
 
 export function fileError(err: unknown): unknown {

@@ -89,10 +89,8 @@ export async function expectedRows(
 ): Promise<{ rows: AuditRow[]; summary: TrailSummary }> {
   const rows: AuditRow[] = [];
   const summary = await processTrail(Readable.from([file]), {
-    limits: config,
+    config,
     sourceObject,
-    filter: config,
-    retentionDays: config.retentionDays,
     now,
     sink: (chunk) => {
       rows.push(...chunk);

@@ -87,7 +87,7 @@ beforeAll(async () => {
           startMs: Date.parse(`2026-11-${day}T${hhmm.slice(0, 2)}:${hhmm.slice(2)}:00Z`),
         });
         // What each file yields, read locally, to check the counts the command reports.
-        const summary = await processTrail(await openFile(file), { limits: DEFAULT_LIMITS, sourceObject: file, sink: () => undefined });
+        const summary = await processTrail(await openFile(file), { config: DEFAULT_LIMITS, sourceObject: file, sink: () => undefined });
         logs.push({ key, date: `2026-11-${day}`, rows: summary.rows });
         puts.push(readFile(file).then((body) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body }))));
       }

@@ -52,7 +52,7 @@ async function expectedRows(path: string, sourceObject: string): Promise<AuditRo
   const rows: AuditRow[] = [];
   const body = await readFile(path);
   await processTrail((async function* () { yield body; })(), {
-    limits: { maxUncompressedBytes: 1 << 30, maxRecordBytes: 1 << 20 },
+    config: { maxUncompressedBytes: 1 << 30, maxRecordBytes: 1 << 20 },
     sourceObject,
     sink: (r) => void rows.push(...r),
   });

@@ -141,7 +141,7 @@ describe('backpressure: slow writes stall reading', () => {
     const rows: AuditRow[] = [];
     let sinkCalls = 0;
     const run = processTrail(source, {
-      limits,
+      config: limits,
       sourceObject: 'test://backpressure',
       sink: async (chunk) => {
         rows.push(...chunk);

@@ -16,7 +16,7 @@ async function rowsOf(records: unknown[]): Promise<AuditRow[]> {
   const rows: AuditRow[] = [];
   const doc = gzipSync(JSON.stringify({ Records: records }));
   await processTrail((async function* () { yield doc; })(), {
-    limits: { maxUncompressedBytes: 1 << 26, maxRecordBytes: 1 << 20 },
+    config: { maxUncompressedBytes: 1 << 26, maxRecordBytes: 1 << 20 },
     sourceObject: 'samples',
     sink: (r) => void rows.push(...r),
   });

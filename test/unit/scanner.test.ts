@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
 import { TrailScanner } from '../../src/trail/scanner.js';
 import { readTrail } from '../../src/trail/reader.js';
 import { InputError } from '../../src/errors.js';
@@ -127,9 +128,48 @@ describe('TrailScanner: record splitting', () => {
     expect(r.candidates.map((c) => c.index)).toEqual([4]);
   });
 
-  it('accepts an empty Records array and a UTF-8 byte order mark', () => {
+  it('accepts an empty Records array and a UTF-8 byte order mark, in any chunks', () => {
     expect(scanText('{"Records":[]}').records).toBe(0);
-    expect(scanText(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"Records":[ ]}')])).records).toBe(0);
+    const doc = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`{"Records":[ ${JSON.stringify(SES2)} ]}`)]);
+    expect(scanText(doc).candidates).toEqual([{ index: 0, value: SES2 }]);
+    const bytes = [...doc].map((b) => Buffer.from([b]));
+    expect(scanChunks(bytes).candidates).toEqual([{ index: 0, value: SES2 }]);
+    // Only as the first bytes, and whole.
+    expect(errorOf(() => scanText(Buffer.concat([Buffer.from([0xef, 0xbb]), Buffer.from('{"Records":[]}')])))).toMatch(/incomplete byte order mark/);
+    expect(errorOf(() => scanText(Buffer.concat([Buffer.from(' '), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"Records":[]}')])))).toMatch(/expected a JSON object/);
+  });
+});
+
+describe('TrailScanner: valid documents as JSON.parse reads them', () => {
+  it('a top-level key written with escapes is still Records', () => {
+    for (const key of ['Rec\\u006frds', '\\u0052ecords', 'R\\u0065\\u0063ords']) {
+      const doc = `{"other":1,"${key}":[${JSON.stringify(SES2)}]}`;
+      expect(Object.keys(JSON.parse(doc))).toContain('Records');
+      for (let c = 1; c < doc.length; c++) {
+        expect(scanChunks([Buffer.from(doc.slice(0, c)), Buffer.from(doc.slice(c))]).candidates, `${key} cut ${c}`).toEqual([{ index: 0, value: SES2 }]);
+      }
+    }
+    // ... and a key that only looks like it is not.
+    expect(errorOf(() => scanText('{"Records ":[]}'))).toMatch(/no top-level "Records" array/);
+    expect(errorOf(() => scanText('{"Rec\\\\u006frds":[]}'))).toMatch(/no top-level "Records" array/);
+  });
+
+  it('an escaped event source or eventSource key makes a record a candidate', () => {
+    const spelled = ['"eventSource":"\\u0073es.amazonaws.com"', '"eventSource":"ses\\u002eamazonaws.com"', '"event\\u0053ource":"ses.amazonaws.com"', '"eventSource":"\\u0073\\u0065\\u0073.amazonaws.com"'];
+    for (const field of spelled) {
+      const rec = `{"eventVersion":"1.08",${field},"eventName":"DeleteIdentity","n":1}`;
+      const doc = `{"Records":[{"eventSource":"s3.amazonaws.com"},${rec}]}`;
+      expect(JSON.parse(doc).Records[1].eventSource ?? JSON.parse(doc).Records[1]['eventSource']).toBe('ses.amazonaws.com');
+      expect(scanText(doc).candidates.map((c) => c.index), field).toEqual([1]);
+    }
+  });
+
+  it('a top-level value nested deeper than any fixed stack is walked, not refused', () => {
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const doc = `{"meta":${deep},"Records":[${JSON.stringify(SES2)}],"more":{"a":${deep}}}`;
+    expect(() => JSON.parse(doc)).not.toThrow();
+    expect(scanText(doc).candidates).toEqual([{ index: 0, value: SES2 }]);
+    expect(errorOf(() => scanText(`{"meta":${deep.slice(0, -1)}}},"Records":[]}`))).toMatch(/mismatched brackets/);
   });
 });
 
@@ -154,6 +194,11 @@ describe('TrailScanner: bad documents', () => {
     ['a second document', '{"Records":[]}{"Records":[]}', /unexpected data after the end/],
     ['bad top-level key', '{Records:[]}', /expected a key/],
     ['missing colon', '{"Records" []}', /expected :/],
+    ['two Records keys', '{"Records":[{"a":1}],"Records":[{"b":2}]}', /more than one "Records" key/],
+    ['a second, empty Records', '{"Records":[{"a":1}],"Records":[]}', /more than one "Records" key/],
+    ['two Records keys, one escaped', '{"Records":[],"Rec\\u006frds":[]}', /more than one "Records" key/],
+    ['trailing comma in the outer object', '{"Records":[],}', /expected a key/],
+    ['a bad escape in a top-level key', '{"Rec\\qords":[]}', /invalid escape in a top-level key/],
   ])('%s', (_name, doc, reason) => {
     expect(errorOf(() => scanText(doc))).toMatch(reason);
   });
@@ -165,7 +210,7 @@ describe('TrailScanner: bad documents', () => {
     const doc = Buffer.from('{"Records":[{"eventSource":"ses.amazonaws.com","a":[1}]]}');
     const { processTrail } = await import('../../src/pipeline.js');
     await expect(
-      processTrail((async function* () { yield doc; })(), { limits: LIMITS, sourceObject: 'x', sink: () => {} }),
+      processTrail((async function* () { yield doc; })(), { config: LIMITS, sourceObject: 'x', sink: () => {} }),
     ).rejects.toThrow(/^invalid JSON in record 0: /);
   });
 
@@ -260,5 +305,56 @@ describe('readTrail', () => {
     });
     expect(order.filter((o) => o === 'after').length).toBe(Math.ceil(doc.length / 64));
     expect(order.indexOf('candidate')).toBeGreaterThan(0);
+  });
+
+  /** A byte stream like an S3 body: the given chunks, then it stays open (a live socket) until destroyed. */
+  function liveBody(chunks: Buffer[]): Readable {
+    let next = 0;
+    return new Readable({
+      read() {
+        if (next < chunks.length) this.push(chunks[next++]);
+      },
+    });
+  }
+
+  it('closes the source on every failure path (an S3 body left open holds its socket)', async () => {
+    const good = Buffer.from(JSON.stringify({ Records: [OTHER, TRICKY, SES2] }));
+    const pieces = (b: Buffer) => [b.subarray(0, 40), b.subarray(40)];
+    const corrupt = gzipSync(good);
+    corrupt.fill(0x55, 20, 40);
+    const cases: Array<[string, Buffer[], Partial<typeof LIMITS>, (() => void) | undefined, RegExp]> = [
+      ['invalid JSON', pieces(Buffer.from('{"Records":[{"a":1} x')), {}, undefined, /expected , or \]/],
+      ['corrupt gzip', pieces(corrupt), {}, undefined, /^corrupt gzip/],
+      ['a record over the limit', pieces(good), { maxRecordBytes: 100 }, undefined, /larger than the 100-byte record limit/],
+      ['the uncompressed limit', pieces(gzipSync(Buffer.alloc(4 << 20, 0x20))), { maxUncompressedBytes: 1 << 20 }, undefined, /uncompressed size exceeds/],
+      ['the sink failing', pieces(gzipSync(good)), {}, () => { throw new Error('table gone'); }, /table gone/],
+      ['the candidate handler failing', pieces(good), {}, undefined, /handler refused/],
+    ];
+    for (const [name, chunks, limits, afterChunk, reason] of cases) {
+      const body = liveBody(chunks);
+      const handler = {
+        candidate: () => {
+          if (name === 'the candidate handler failing') throw new InputError('handler refused');
+        },
+        notObject: () => {},
+      };
+      await expect(readTrail(body, { ...LIMITS, ...limits }, handler, afterChunk), name).rejects.toThrow(reason);
+      expect(body.destroyed, name).toBe(true);
+    }
+  });
+
+  it('hashes exactly the bytes it parsed: every gzip member, plain JSON as is', async () => {
+    const { createHash } = await import('node:crypto');
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+    const half = doc.length >> 1;
+    const two = Buffer.concat([gzipSync(doc.subarray(0, half)), gzipSync(doc.subarray(half))]);
+    expect((await read(two, 11)).result.sha256).toBe(sha(doc));
+    expect((await read(doc, 5)).result.sha256).toBe(sha(doc));
+    expect((await read(gzipSync(doc), 3)).result.sha256).toBe(sha(doc));
+    // Appended content changes the hash, as it changes what is read.
+    const extra = Buffer.from(JSON.stringify({ Records: [SES2] }));
+    const appended = Buffer.concat([gzipSync(Buffer.from('{"Records":[]}\n')), gzipSync(Buffer.from(' '))]);
+    expect((await read(appended)).result.sha256).toBe(sha(Buffer.from('{"Records":[]}\n ')));
+    expect(sha(extra)).not.toBe(sha(doc));
   });
 });
