@@ -33,8 +33,9 @@ export function publicKeyFromDer(der: Uint8Array): KeyObject | undefined {
     } catch {
       continue;
     }
-    // createPublicKey also derives a public key from private key DER: only a public key is accepted here.
-    if (key.type !== 'public' || key.asymmetricKeyType !== 'rsa') return undefined;
+    // createPublicKey also derives a public key from private key DER: only bytes that are the public key
+    // itself, in that encoding, are accepted.
+    if (key.asymmetricKeyType !== 'rsa' || !key.export({ type, format: 'der' }).equals(der)) return undefined;
     return key;
   }
   return undefined;
