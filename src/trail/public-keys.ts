@@ -7,7 +7,7 @@
  * accepted too; its fingerprint is then the MD5 of the SPKI bytes, as given.
  */
 import { readFile } from 'node:fs/promises';
-import { createHash, createPublicKey, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { ListPublicKeysCommand, type CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { ConfigError, SourceError, isRetryable, reasonOf } from '../errors.js';
 
@@ -26,19 +26,32 @@ export function fingerprintOf(der: Uint8Array): string {
 
 /** An RSA public key from PKCS#1 RSAPublicKey DER (as ListPublicKeys returns it) or SPKI DER. */
 export function publicKeyFromDer(der: Uint8Array): KeyObject | undefined {
+  const bytes = Buffer.from(der);
+  // createPublicKey also derives a public key from a private key's DER: such bytes are refused. (Checked
+  // by parsing, not by exporting the key again: Node 24 cannot export a key imported from PKCS#1 DER as PKCS#1.)
+  if (isPrivateKeyDer(bytes)) return undefined;
   for (const type of ['pkcs1', 'spki'] as const) {
     let key: KeyObject;
     try {
-      key = createPublicKey({ key: Buffer.from(der), format: 'der', type });
+      key = createPublicKey({ key: bytes, format: 'der', type });
     } catch {
       continue;
     }
-    // createPublicKey also derives a public key from private key DER: only bytes that are the public key
-    // itself, in that encoding, are accepted.
-    if (key.asymmetricKeyType !== 'rsa' || !key.export({ type, format: 'der' }).equals(der)) return undefined;
-    return key;
+    return key.asymmetricKeyType === 'rsa' ? key : undefined;
   }
   return undefined;
+}
+
+function isPrivateKeyDer(bytes: Buffer): boolean {
+  for (const type of ['pkcs1', 'pkcs8'] as const) {
+    try {
+      createPrivateKey({ key: bytes, format: 'der', type });
+      return true;
+    } catch {
+      // not this encoding
+    }
+  }
+  return false;
 }
 
 const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
