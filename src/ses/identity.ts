@@ -75,12 +75,13 @@ const RESOURCE_PARAMS: ReadonlyArray<readonly [path: ParamPath, type: string]> =
 /** `templateName` of these calls names a custom verification email template, not an email template. */
 const CUSTOM_VERIFICATION_EVENT = /CustomVerificationEmail/;
 
-/** `arn:PARTITION:ses:REGION:ACCOUNT:TYPE/PATH`; TYPE is lower-case words joined by hyphens in every SES ARN. */
+/** `arn:PARTITION:ses:REGION:ACCOUNT:TYPE/PATH`; every SES resource TYPE so far is lower-case words joined by hyphens. */
 const SES_ARN = /^arn:[\w-]+:ses:[^:]*:[^:]*:([\w-]+)\/(.*)$/s;
 
 /**
- * The resource an authorization error names: `on resource: ARN` (ends at white space; a trailing
- * full stop or comma belongs to the sentence) or SES's quoted form ``on resource `ARN'``.
+ * The resource an authorization error names: `on resource: ARN` (ends at white space; a full stop, comma
+ * or semicolon right after it belongs to the sentence) or SES's quoted form ``on resource `ARN'`` (ends at
+ * the last `'` before white space, so an address holding an apostrophe stays whole).
  */
 const ON_RESOURCE = /on resource(?:: ([^\s`]+?)[.,;]?(?=\s|$)| `([^\s`]+)'(?=\s|$|[.,;]))/g;
 
@@ -107,7 +108,7 @@ export function identityKeys(record: CloudTrailRecord): IdentityKey[] {
   const identities = named.list().filter((k) => k.kind !== 'resource');
   if (identities.length) return identities;
 
-  // 4: other SES resources: those named by ARN above, then by name.
+  // 4: other SES resources: those named by ARN above (all of `named` is resources here), then by name.
   const typed = new KeyList();
   for (const k of named.list()) typed.add(k);
   if (params) {
