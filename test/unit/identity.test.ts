@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identityKeys } from '../../src/ses/identity.js';
+import { identityKeys, type IdentityKey } from '../../src/ses/identity.js';
 import { recordToRows, type RowContext } from '../../src/ses/rows.js';
 import { actorOf } from '../../src/ses/actor.js';
 import type { AuditRow } from '../../src/ses/row.js';
@@ -27,8 +27,8 @@ function record(eventName: string, requestParameters: unknown, extra: Record<str
   };
 }
 
-function keysOf(eventName: string, params: unknown, extra?: Record<string, unknown>): string[] {
-  return identityKeys(record(eventName, params, extra)).map((k) => k.key);
+function keysOf(eventName: string, params: unknown, extra?: Record<string, unknown>): IdentityKey[] {
+  return identityKeys(record(eventName, params, extra));
 }
 
 function rowsOf(value: unknown): AuditRow[] {
@@ -37,48 +37,51 @@ function rowsOf(value: unknown): AuditRow[] {
   return out.rows;
 }
 
-const ACC = `account/${ACCOUNT}`;
+const dom = (key: string): IdentityKey => ({ key, kind: 'domain' });
+const email = (key: string): IdentityKey => ({ key, kind: 'email' });
+const res = (key: string): IdentityKey => ({ key, kind: 'resource' });
+const ACC: IdentityKey = { key: `account/${ACCOUNT}`, kind: 'account' };
 
 // The 37 management actions of the SES developer guide's CloudTrail page, with parameters as the API
 // names them, and the keys DESIGN.md prescribes.
-const MANAGEMENT: Array<[string, unknown, string[]]> = [
-  ['CloneReceiptRuleSet', { ruleSetName: 'inbound-v2', originalRuleSetName: 'inbound' }, ['receipt-rule-set/inbound-v2', 'receipt-rule-set/inbound']],
-  ['CreateReceiptFilter', { filter: { name: 'block-spam', ipFilter: { policy: 'Block', cidr: '10.0.0.0/8' } } }, ['receipt-filter/block-spam']],
-  ['CreateReceiptRule', { ruleSetName: 'inbound', rule: { name: 'store', enabled: true, recipients: ['ops@example.com'] } }, ['receipt-rule-set/inbound']],
-  ['CreateReceiptRuleSet', { ruleSetName: 'inbound' }, ['receipt-rule-set/inbound']],
-  ['DeleteIdentity', { identity: 'Example.COM' }, ['example.com']],
-  ['DeleteIdentityPolicy', { identity: 'example.com', policyName: 'p1' }, ['example.com']],
-  ['DeleteReceiptFilter', { filterName: 'block-spam' }, ['receipt-filter/block-spam']],
-  ['DeleteReceiptRule', { ruleSetName: 'inbound', ruleName: 'store' }, ['receipt-rule-set/inbound']],
-  ['DeleteReceiptRuleSet', { ruleSetName: 'inbound' }, ['receipt-rule-set/inbound']],
-  ['DeleteVerifiedEmailAddress', { emailAddress: 'User@Example.com' }, ['User@Example.com']],
+const MANAGEMENT: Array<[string, unknown, IdentityKey[]]> = [
+  ['CloneReceiptRuleSet', { ruleSetName: 'inbound-v2', originalRuleSetName: 'inbound' }, [res('receipt-rule-set/inbound-v2'), res('receipt-rule-set/inbound')]],
+  ['CreateReceiptFilter', { filter: { name: 'block-spam', ipFilter: { policy: 'Block', cidr: '10.0.0.0/8' } } }, [res('receipt-filter/block-spam')]],
+  ['CreateReceiptRule', { ruleSetName: 'inbound', rule: { name: 'store', enabled: true, recipients: ['ops@example.com'] } }, [res('receipt-rule-set/inbound')]],
+  ['CreateReceiptRuleSet', { ruleSetName: 'inbound' }, [res('receipt-rule-set/inbound')]],
+  ['DeleteIdentity', { identity: 'Example.COM' }, [dom('example.com')]],
+  ['DeleteIdentityPolicy', { identity: 'example.com', policyName: 'p1' }, [dom('example.com')]],
+  ['DeleteReceiptFilter', { filterName: 'block-spam' }, [res('receipt-filter/block-spam')]],
+  ['DeleteReceiptRule', { ruleSetName: 'inbound', ruleName: 'store' }, [res('receipt-rule-set/inbound')]],
+  ['DeleteReceiptRuleSet', { ruleSetName: 'inbound' }, [res('receipt-rule-set/inbound')]],
+  ['DeleteVerifiedEmailAddress', { emailAddress: 'User@Example.com' }, [email('User@Example.com')]],
   ['DescribeActiveReceiptRuleSet', null, [ACC]],
-  ['DescribeReceiptRule', { ruleSetName: 'inbound', ruleName: 'store' }, ['receipt-rule-set/inbound']],
-  ['DescribeReceiptRuleSet', { ruleSetName: 'inbound' }, ['receipt-rule-set/inbound']],
-  ['GetIdentityDkimAttributes', { identities: ['example.com', 'mail.example.org'] }, ['example.com', 'mail.example.org']],
-  ['GetIdentityNotificationAttributes', { identities: ['example.com'] }, ['example.com']],
-  ['GetIdentityPolicies', { identity: 'example.com', policyNames: ['p1'] }, ['example.com']],
-  ['GetIdentityVerificationAttributes', { identities: ['example.com', 'user@example.com'] }, ['example.com', 'user@example.com']],
+  ['DescribeReceiptRule', { ruleSetName: 'inbound', ruleName: 'store' }, [res('receipt-rule-set/inbound')]],
+  ['DescribeReceiptRuleSet', { ruleSetName: 'inbound' }, [res('receipt-rule-set/inbound')]],
+  ['GetIdentityDkimAttributes', { identities: ['example.com', 'mail.example.org'] }, [dom('example.com'), dom('mail.example.org')]],
+  ['GetIdentityNotificationAttributes', { identities: ['example.com'] }, [dom('example.com')]],
+  ['GetIdentityPolicies', { identity: 'example.com', policyNames: ['p1'] }, [dom('example.com')]],
+  ['GetIdentityVerificationAttributes', { identities: ['example.com', 'user@example.com'] }, [dom('example.com'), email('user@example.com')]],
   ['GetSendQuota', null, [ACC]],
   ['GetSendStatistics', null, [ACC]],
   ['ListIdentities', { identityType: 'Domain', maxItems: 10 }, [ACC]],
-  ['ListIdentityPolicies', { identity: 'example.com' }, ['example.com']],
+  ['ListIdentityPolicies', { identity: 'example.com' }, [dom('example.com')]],
   ['ListReceiptFilters', null, [ACC]],
   ['ListReceiptRuleSets', null, [ACC]],
   ['ListVerifiedEmailAddresses', null, [ACC]],
-  ['PutIdentityPolicy', { identity: 'example.com', policyName: 'p1', policy: '{"Version":"2012-10-17"}' }, ['example.com']],
-  ['ReorderReceiptRuleSet', { ruleSetName: 'inbound', ruleNames: ['a', 'b'] }, ['receipt-rule-set/inbound']],
-  ['SetActiveReceiptRuleSet', { ruleSetName: 'inbound' }, ['receipt-rule-set/inbound']],
-  ['SetReceiptRulePosition', { ruleSetName: 'inbound', ruleName: 'store', after: 'first' }, ['receipt-rule-set/inbound']],
-  ['SetIdentityDkimEnabled', { identity: 'example.com', dkimEnabled: true }, ['example.com']],
-  ['SetIdentityFeedbackForwardingEnabled', { identity: 'example.com', forwardingEnabled: true }, ['example.com']],
-  ['SetIdentityHeadersInNotificationsEnabled', { identity: 'example.com', notificationType: 'Bounce', enabled: true }, ['example.com']],
-  ['SetIdentityNotificationTopic', { identity: 'example.com', notificationType: 'Bounce', snsTopic: 'arn:aws:sns:us-east-1:111122223333:t' }, ['example.com']],
-  ['UpdateReceiptRule', { ruleSetName: 'inbound', rule: { name: 'store' } }, ['receipt-rule-set/inbound']],
-  ['VerifyDomainDkim', { domain: 'Example.com' }, ['example.com']],
-  ['VerifyDomainIdentity', { domain: 'Example.com' }, ['example.com']],
-  ['VerifyEmailAddress', { emailAddress: 'User@Example.com' }, ['User@Example.com']],
-  ['VerifyEmailIdentity', { emailAddress: 'User@Example.com' }, ['User@Example.com']],
+  ['PutIdentityPolicy', { identity: 'example.com', policyName: 'p1', policy: '{"Version":"2012-10-17"}' }, [dom('example.com')]],
+  ['ReorderReceiptRuleSet', { ruleSetName: 'inbound', ruleNames: ['a', 'b'] }, [res('receipt-rule-set/inbound')]],
+  ['SetActiveReceiptRuleSet', { ruleSetName: 'inbound' }, [res('receipt-rule-set/inbound')]],
+  ['SetReceiptRulePosition', { ruleSetName: 'inbound', ruleName: 'store', after: 'first' }, [res('receipt-rule-set/inbound')]],
+  ['SetIdentityDkimEnabled', { identity: 'example.com', dkimEnabled: true }, [dom('example.com')]],
+  ['SetIdentityFeedbackForwardingEnabled', { identity: 'example.com', forwardingEnabled: true }, [dom('example.com')]],
+  ['SetIdentityHeadersInNotificationsEnabled', { identity: 'example.com', notificationType: 'Bounce', enabled: true }, [dom('example.com')]],
+  ['SetIdentityNotificationTopic', { identity: 'example.com', notificationType: 'Bounce', snsTopic: 'arn:aws:sns:us-east-1:111122223333:t' }, [dom('example.com')]],
+  ['UpdateReceiptRule', { ruleSetName: 'inbound', rule: { name: 'store' } }, [res('receipt-rule-set/inbound')]],
+  ['VerifyDomainDkim', { domain: 'Example.com' }, [dom('example.com')]],
+  ['VerifyDomainIdentity', { domain: 'Example.com' }, [dom('example.com')]],
+  ['VerifyEmailAddress', { emailAddress: 'User@Example.com' }, [email('User@Example.com')]],
+  ['VerifyEmailIdentity', { emailAddress: 'User@Example.com' }, [email('User@Example.com')]],
 ];
 
 describe('identity rules: the 37 management actions', () => {
@@ -94,33 +97,33 @@ describe('identity rules: the 37 management actions', () => {
 });
 
 describe('identity rules: other SES v1 and v2 actions', () => {
-  it.each<[string, unknown, string[]]>([
-    ['SetIdentityMailFromDomain', { identity: 'Example.com', mailFromDomain: 'bounce.example.com', behaviorOnMXFailure: 'UseDefaultValue' }, ['example.com']],
-    ['GetIdentityMailFromDomainAttributes', { identities: ['a@example.com', 'example.com'] }, ['a@example.com', 'example.com']],
-    ['CreateConfigurationSet', { configurationSet: { name: 'transactional' } }, ['configuration-set/transactional']],
-    ['CreateConfigurationSet', { configurationSetName: 'marketing', deliveryOptions: { sendingPoolName: 'p' } }, ['configuration-set/marketing']],
-    ['CreateConfigurationSetEventDestination', { configurationSetName: 'cs', eventDestination: { name: 'to-sns' } }, ['configuration-set/cs']],
-    ['DeleteConfigurationSet', { configurationSetName: 'cs' }, ['configuration-set/cs']],
-    ['CreateTemplate', { template: { templateName: 'Welcome', subjectPart: 'Hi' } }, ['template/Welcome']],
-    ['UpdateTemplate', { template: { templateName: 'Welcome' } }, ['template/Welcome']],
-    ['DeleteTemplate', { templateName: 'Welcome' }, ['template/Welcome']],
-    ['CreateEmailTemplate', { templateName: 'Receipt', templateContent: { subject: 'x' } }, ['template/Receipt']],
-    ['CreateCustomVerificationEmailTemplate', { templateName: 'Verify', fromEmailAddress: 'noreply@example.com' }, ['custom-verification-email-template/Verify']],
-    ['DeleteCustomVerificationEmailTemplate', { templateName: 'Verify' }, ['custom-verification-email-template/Verify']],
-    ['SendCustomVerificationEmail', { emailAddress: 'New@Example.com', templateName: 'Verify' }, ['New@Example.com']],
-    ['CreateEmailIdentity', { emailIdentity: 'News.Example.com', tags: [] }, ['news.example.com']],
-    ['DeleteEmailIdentity', { emailIdentity: 'someone@Example.com' }, ['someone@Example.com']],
-    ['PutEmailIdentityDkimSigningAttributes', { emailIdentity: 'example.com', signingAttributesOrigin: 'AWS_SES' }, ['example.com']],
-    ['PutEmailIdentityMailFromAttributes', { emailIdentity: 'example.com', mailFromDomain: 'm.example.com' }, ['example.com']],
-    ['CreateEmailIdentityPolicy', { emailIdentity: 'example.com', policyName: 'p', policy: '{}' }, ['example.com']],
-    ['PutEmailIdentityConfigurationSetAttributes', { emailIdentity: 'example.com', configurationSetName: 'cs' }, ['example.com']],
-    ['CreateContactList', { contactListName: 'newsletter' }, ['contact-list/newsletter']],
+  it.each<[string, unknown, IdentityKey[]]>([
+    ['SetIdentityMailFromDomain', { identity: 'Example.com', mailFromDomain: 'bounce.example.com', behaviorOnMXFailure: 'UseDefaultValue' }, [dom('example.com')]],
+    ['GetIdentityMailFromDomainAttributes', { identities: ['a@example.com', 'example.com'] }, [email('a@example.com'), dom('example.com')]],
+    ['CreateConfigurationSet', { configurationSet: { name: 'transactional' } }, [res('configuration-set/transactional')]],
+    ['CreateConfigurationSet', { configurationSetName: 'marketing', deliveryOptions: { sendingPoolName: 'p' } }, [res('configuration-set/marketing')]],
+    ['CreateConfigurationSetEventDestination', { configurationSetName: 'cs', eventDestination: { name: 'to-sns' } }, [res('configuration-set/cs')]],
+    ['DeleteConfigurationSet', { configurationSetName: 'cs' }, [res('configuration-set/cs')]],
+    ['CreateTemplate', { template: { templateName: 'Welcome', subjectPart: 'Hi' } }, [res('template/Welcome')]],
+    ['UpdateTemplate', { template: { templateName: 'Welcome' } }, [res('template/Welcome')]],
+    ['DeleteTemplate', { templateName: 'Welcome' }, [res('template/Welcome')]],
+    ['CreateEmailTemplate', { templateName: 'Receipt', templateContent: { subject: 'x' } }, [res('template/Receipt')]],
+    ['CreateCustomVerificationEmailTemplate', { templateName: 'Verify', fromEmailAddress: 'noreply@example.com' }, [res('custom-verification-email-template/Verify')]],
+    ['DeleteCustomVerificationEmailTemplate', { templateName: 'Verify' }, [res('custom-verification-email-template/Verify')]],
+    ['SendCustomVerificationEmail', { emailAddress: 'New@Example.com', templateName: 'Verify' }, [email('New@Example.com')]],
+    ['CreateEmailIdentity', { emailIdentity: 'News.Example.com', tags: [] }, [dom('news.example.com')]],
+    ['DeleteEmailIdentity', { emailIdentity: 'someone@Example.com' }, [email('someone@Example.com')]],
+    ['PutEmailIdentityDkimSigningAttributes', { emailIdentity: 'example.com', signingAttributesOrigin: 'AWS_SES' }, [dom('example.com')]],
+    ['PutEmailIdentityMailFromAttributes', { emailIdentity: 'example.com', mailFromDomain: 'm.example.com' }, [dom('example.com')]],
+    ['CreateEmailIdentityPolicy', { emailIdentity: 'example.com', policyName: 'p', policy: '{}' }, [dom('example.com')]],
+    ['PutEmailIdentityConfigurationSetAttributes', { emailIdentity: 'example.com', configurationSetName: 'cs' }, [dom('example.com')]],
+    ['CreateContactList', { contactListName: 'newsletter' }, [res('contact-list/newsletter')]],
     // The contact's address is a recipient, not an identity.
-    ['CreateContact', { contactListName: 'newsletter', emailAddress: 'reader@example.net' }, ['contact-list/newsletter']],
+    ['CreateContact', { contactListName: 'newsletter', emailAddress: 'reader@example.net' }, [res('contact-list/newsletter')]],
     ['PutSuppressedDestination', { emailAddress: 'bounced@example.net', reason: 'BOUNCE' }, [ACC]],
     ['DeleteSuppressedDestination', { emailAddress: 'bounced@example.net' }, [ACC]],
-    ['CreateDedicatedIpPool', { poolName: 'transactional-ips', scalingMode: 'STANDARD' }, ['dedicated-ip-pool/transactional-ips']],
-    ['PutDedicatedIpInPool', { ip: '198.51.100.1', destinationPoolName: 'warm' }, ['dedicated-ip-pool/warm']],
+    ['CreateDedicatedIpPool', { poolName: 'transactional-ips', scalingMode: 'STANDARD' }, [res('dedicated-ip-pool/transactional-ips')]],
+    ['PutDedicatedIpInPool', { ip: '198.51.100.1', destinationPoolName: 'warm' }, [res('dedicated-ip-pool/warm')]],
     ['PutAccountDetails', { mailType: 'TRANSACTIONAL', websiteURL: 'https://example.com' }, [ACC]],
     ['GetAccount', null, [ACC]],
   ])('%s %j', (eventName, params, expected) => {
@@ -153,11 +156,11 @@ describe('identity rules: data events', () => {
       { type: 'AWS::SES::ConfigurationSet', ARN: 'arn:aws:ses:us-east-1:111122223333:configuration-set/cs1' },
       { type: 'AWS::SES::Template', ARN: 'arn:aws:ses:us-east-1:111122223333:template/T' },
     ]);
-    expect(identityKeys(rec).map((k) => k.key)).toEqual(['configuration-set/cs1', 'template/T']);
+    expect(identityKeys(rec)).toEqual([res('configuration-set/cs1'), res('template/T')]);
   });
   it('ignores fromEmailAddress/source (not identity parameters) and non-SES resources', () => {
     const rec = data([{ type: 'AWS::KMS::Key', ARN: 'arn:aws:kms:us-east-1:111122223333:key/abc' }], { fromEmailAddress: 'a@example.com', source: 'a@example.com' });
-    expect(identityKeys(rec).map((k) => k.key)).toEqual([ACC]);
+    expect(identityKeys(rec)).toEqual([ACC]);
   });
   it('keeps eventCategory and readOnly on the row', () => {
     const [row] = rowsOf(data([{ type: 'AWS::SES::EmailIdentity', ARN: 'arn:aws:ses:us-east-1:111122223333:identity/example.com' }]));
@@ -167,8 +170,8 @@ describe('identity rules: data events', () => {
 
 describe('identity rules: names, case, lists, unknown events', () => {
   it('reduces identity ARNs to the bare name, then applies the case rules', () => {
-    expect(keysOf('DeleteIdentity', { identity: 'arn:aws:ses:eu-west-1:111122223333:identity/Example.COM' })).toEqual(['example.com']);
-    expect(keysOf('DeleteIdentity', { identity: 'arn:aws-us-gov:ses:us-gov-west-1:111122223333:identity/Ops@Example.COM' })).toEqual(['Ops@Example.COM']);
+    expect(keysOf('DeleteIdentity', { identity: 'arn:aws:ses:eu-west-1:111122223333:identity/Example.COM' })).toEqual([dom('example.com')]);
+    expect(keysOf('DeleteIdentity', { identity: 'arn:aws-us-gov:ses:us-gov-west-1:111122223333:identity/Ops@Example.COM' })).toEqual([email('Ops@Example.COM')]);
   });
   it('lower-cases domains and keeps email addresses exactly', () => {
     expect(identityKeys(record('DeleteIdentity', { identity: 'MAIL.Example.Org' }))).toEqual([{ key: 'mail.example.org', kind: 'domain' }]);
@@ -182,23 +185,23 @@ describe('identity rules: names, case, lists, unknown events', () => {
   });
   it('combines identity, identities and emailIdentity without repeating', () => {
     expect(keysOf('Whatever', { identity: 'example.com', identities: ['b.example.com', 'Example.com'], emailIdentity: 'c@example.com' })).toEqual([
-      'example.com',
-      'b.example.com',
-      'c@example.com',
+      dom('example.com'),
+      dom('b.example.com'),
+      email('c@example.com'),
     ]);
   });
   it('an event name nobody has seen yet still gets rows by the same rules', () => {
-    expect(keysOf('PutEmailIdentityQuantumAttributes', { emailIdentity: 'New.Example' })).toEqual(['new.example']);
-    expect(keysOf('CreateSomethingNew', { configurationSetName: 'cs' })).toEqual(['configuration-set/cs']);
+    expect(keysOf('PutEmailIdentityQuantumAttributes', { emailIdentity: 'New.Example' })).toEqual([dom('new.example')]);
+    expect(keysOf('CreateSomethingNew', { configurationSetName: 'cs' })).toEqual([res('configuration-set/cs')]);
     expect(keysOf('DescribeTheFuture', { unrelated: 1 })).toEqual([ACC]);
     expect(rowsOf(record('DescribeTheFuture', { unrelated: 1 }))[0]).toMatchObject({ eventName: 'DescribeTheFuture', identityKind: 'account' });
   });
   it('an ARN of another SES resource given as identity becomes that resource key', () => {
-    expect(keysOf('Whatever', { identity: 'arn:aws:ses:us-east-1:111122223333:configuration-set/cs' })).toEqual(['configuration-set/cs']);
+    expect(keysOf('Whatever', { identity: 'arn:aws:ses:us-east-1:111122223333:configuration-set/cs' })).toEqual([res('configuration-set/cs')]);
   });
   it('account key falls back to userIdentity.accountId, then unknown', () => {
-    expect(identityKeys({ eventSource: 'ses.amazonaws.com', userIdentity: { accountId: '444455556666' } }).map((k) => k.key)).toEqual(['account/444455556666']);
-    expect(identityKeys({ eventSource: 'ses.amazonaws.com' }).map((k) => k.key)).toEqual(['account/unknown']);
+    expect(identityKeys({ eventSource: 'ses.amazonaws.com', userIdentity: { accountId: '444455556666' } })).toEqual([{ key: 'account/444455556666', kind: 'account' }]);
+    expect(identityKeys({ eventSource: 'ses.amazonaws.com' })).toEqual([{ key: 'account/unknown', kind: 'account' }]);
   });
 });
 
