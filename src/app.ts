@@ -14,6 +14,7 @@ import { METRICS } from './observability.js';
 import { classifyKey } from './trail/keys.js';
 import { s3Uri, type S3ObjectRef } from './trail/object.js';
 import { openS3Object } from './trail/source.js';
+import type { ByteSource } from './trail/reader.js';
 import { planInvocation } from './triggers/index.js';
 import type { UnitResult } from './triggers/types.js';
 
@@ -81,14 +82,20 @@ export function createApp(deps: AppDeps) {
     const started = performance.now();
     // Reading stops with the writer's margin to spare, so the invocation fails cleanly instead of timing out.
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), Math.max(0, left - START_MARGIN_MS / 2));
+    let body: ByteSource | undefined;
+    // At the deadline both the request and a body already streaming stop (a stalled socket sends nothing
+    // that would let the reader notice by itself).
+    const timer = setTimeout(() => {
+      abort.abort();
+      body?.destroy?.();
+    }, Math.max(0, left - START_MARGIN_MS / 2));
     let retries = 0;
     let written = 0;
     try {
-      const { body } = await openS3Object(deps.s3, ref, {
+      ({ body } = await openS3Object(deps.s3, ref, {
         expectedBucketOwner: deps.config.expectedBucketOwner,
         abortSignal: abort.signal,
-      });
+      }));
       const result = await ingest(body, uri, {
         dynamo: deps.dynamo,
         config: deps.config,

@@ -26,12 +26,12 @@ function common(env: Env) {
 /** A socket that stays silent this long is given up (a stalled body or listing fails and is retried). */
 export const S3_SOCKET_TIMEOUT_MS = 30_000;
 
-export function makeS3Client(env: Env = process.env): S3Client {
+export function makeS3Client(env: Env = process.env, options: { socketTimeoutMs?: number } = {}): S3Client {
   const endpoint = endpointOf(env, 'S3');
   return new S3Client({
     ...common(env),
     // Bodies may take long to stream, so no whole-request timeout; but a silent socket is a dead one.
-    requestHandler: { connectionTimeout: 5_000, socketTimeout: S3_SOCKET_TIMEOUT_MS },
+    requestHandler: { connectionTimeout: 5_000, socketTimeout: options.socketTimeoutMs ?? S3_SOCKET_TIMEOUT_MS },
     ...(endpoint
       ? { endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' }
       : {}),
