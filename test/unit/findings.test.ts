@@ -76,6 +76,13 @@ describe('the rule table', () => {
     ]);
   });
 
+  it('is the table docs/findings.md opens with, and each rule has its section there', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/findings.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| \[`([a-z-]+)`\]\(#([a-z-]+)\) \| (high|medium|low) \|/gm)].map((m) => [m[1], m[3]]);
+    expect(rows).toEqual(FINDING_RULES.map((r) => [r.id, r.severity]));
+    for (const rule of FINDING_RULES) expect(doc).toContain(`\n## ${rule.id}\n`);
+  });
+
   it('describes every rule in one line', () => {
     for (const rule of FINDING_RULES) {
       expect(rule.description.length).toBeGreaterThan(10);
