@@ -19,6 +19,7 @@
  * `Service:ses.amazonaws.com`, `Federated:accounts.google.com`, `CanonicalUser:79a5...`, so a federated
  * provider is never mistaken for a service.
  */
+import { asObject } from './identity.js';
 
 export interface PolicyPrincipal {
   principal: string;
@@ -99,8 +100,8 @@ export function diffPolicies(before: PolicyGrants | undefined, after: PolicyGran
 }
 
 function readDocument(root: unknown, accountId: string | undefined): { principals: PolicyPrincipal[]; actions: string[] } {
-  const doc = objectOrNull(root);
-  if (!doc) throw new PolicyShapeError(`the policy document is ${describe(root)}, not a JSON object`);
+  const doc = asObject(root);
+  if (!doc) throw new PolicyShapeError(`the policy document is ${kindOf(root)}, not a JSON object`);
   if (!('Statement' in doc)) throw new PolicyShapeError('the policy document has no Statement');
   const raw = doc.Statement;
   const statements = Array.isArray(raw) ? raw : [raw];
@@ -109,10 +110,10 @@ function readDocument(root: unknown, accountId: string | undefined): { principal
   const actions = new Set<string>();
   statements.forEach((value, i) => {
     const where = Array.isArray(raw) ? `Statement[${i}]` : 'Statement';
-    const statement = objectOrNull(value);
-    if (!statement) throw new PolicyShapeError(`${where} is ${describe(value)}, not an object`);
+    const statement = asObject(value);
+    if (!statement) throw new PolicyShapeError(`${where} is ${kindOf(value)}, not an object`);
     const effect = statement.Effect;
-    if (effect !== 'Allow' && effect !== 'Deny') throw new PolicyShapeError(`${where}.Effect is ${describe(effect)}, not "Allow" or "Deny"`);
+    if (effect !== 'Allow' && effect !== 'Deny') throw new PolicyShapeError(`${where}.Effect is ${kindOf(effect)}, not "Allow" or "Deny"`);
 
     const granted = principalsOf(statement, where, accountId);
     const allowed = actionsOf(statement, where);
@@ -141,8 +142,8 @@ function principalsOf(statement: Record<string, unknown>, where: string, account
 
 function principalList(value: unknown, where: string, accountId: string | undefined): PolicyPrincipal[] {
   if (value === '*') return [{ principal: '*', external: true }];
-  const map = objectOrNull(value);
-  if (!map) throw new PolicyShapeError(`${where} is ${describe(value)}, not "*" or an object`);
+  const map = asObject(value);
+  if (!map) throw new PolicyShapeError(`${where} is ${kindOf(value)}, not "*" or an object`);
   const out: PolicyPrincipal[] = [];
   for (const [key, entry] of Object.entries(map)) {
     if (!isPrincipalType(key)) throw new PolicyShapeError(`${where} has an unknown principal type ${JSON.stringify(key).slice(0, 60)}`);
@@ -189,7 +190,7 @@ function inAccount(principalAccount: string | undefined, accountId: string | und
 function stringList(value: unknown, where: string): string[] {
   if (typeof value === 'string') return [value];
   if (Array.isArray(value) && value.every((v): v is string => typeof v === 'string')) return value;
-  throw new PolicyShapeError(`${where} is ${describe(value)}, not a string or a list of strings`);
+  throw new PolicyShapeError(`${where} is ${kindOf(value)}, not a string or a list of strings`);
 }
 
 function except(listed: string[]): string {
@@ -200,12 +201,7 @@ function isPrincipalType(key: string): key is PrincipalType {
   return (PRINCIPAL_TYPES as readonly string[]).includes(key);
 }
 
-function objectOrNull(v: unknown): Record<string, unknown> | undefined {
-  // Parsed JSON: a non-array object is a string-keyed record.
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
-function describe(v: unknown): string {
+function kindOf(v: unknown): string {
   if (v === undefined) return 'missing';
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
