@@ -5,6 +5,7 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { Config } from './config.js';
@@ -21,6 +22,8 @@ import type { UnitResult } from './triggers/types.js';
 export interface AppDeps {
   s3: S3Client;
   dynamo: DynamoDBClient;
+  /** Where alerts go (ALERT_EVENT_BUS); without it none are published. */
+  events?: EventBridgeClient;
   config: Config;
   logger: Logger;
   metrics: Metrics;
@@ -91,6 +94,7 @@ export function createApp(deps: AppDeps) {
     }, Math.max(0, left - START_MARGIN_MS / 2));
     let retries = 0;
     let written = 0;
+    let alerted = 0;
     try {
       ({ body } = await openS3Object(deps.s3, ref, {
         expectedBucketOwner: deps.config.expectedBucketOwner,
@@ -98,10 +102,14 @@ export function createApp(deps: AppDeps) {
       }));
       const result = await ingest(body, uri, {
         dynamo: deps.dynamo,
+        events: deps.events,
         config: deps.config,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         onRetry: () => retries++,
-        onWriterStats: (stats) => (written = stats.rowsWritten),
+        onStats: (stats) => {
+          written = stats.writer.rowsWritten;
+          alerted = stats.alerts.published;
+        },
         now: deps.now,
       });
       const ms = Math.round(performance.now() - started);
@@ -116,6 +124,7 @@ export function createApp(deps: AppDeps) {
         filtered: result.filtered,
         badRecords: result.badRecords,
         retries: result.writer.retries,
+        alertsPublished: result.alerts.published,
         jsonFallbacks: result.writer.jsonFallbacks,
         truncated: result.writer.truncated,
         durationMs: ms,
@@ -125,7 +134,8 @@ export function createApp(deps: AppDeps) {
       metrics.addMetric(METRICS.recordsRead, MetricUnit.Count, result.records);
       metrics.addMetric(METRICS.sesEvents, MetricUnit.Count, result.sesEvents);
       metrics.addMetric(METRICS.rowsWritten, MetricUnit.Count, result.writer.rowsWritten);
-      metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, result.writer.retries);
+      metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, result.writer.retries + result.alerts.retries);
+      metrics.addMetric(METRICS.alertsPublished, MetricUnit.Count, result.alerts.published);
       if (result.oldestEventMs !== undefined) {
         const now = (deps.now ?? (() => new Date()))().getTime();
         metrics.addMetric(METRICS.deliveryLagSeconds, MetricUnit.Seconds, Math.max(0, Math.round((now - result.oldestEventMs) / 1000)));
@@ -142,6 +152,7 @@ export function createApp(deps: AppDeps) {
       metrics.addMetric(METRICS.failures, MetricUnit.Count, 1);
       if (written) metrics.addMetric(METRICS.rowsWritten, MetricUnit.Count, written);
       if (retries) metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, retries);
+      if (alerted) metrics.addMetric(METRICS.alertsPublished, MetricUnit.Count, alerted);
       logger.error('file failed', { object: uri, reason: reasonOf(err), retryable: isRetryable(err) });
       throw err;
     } finally {

@@ -6,10 +6,11 @@
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 
 type Env = Record<string, string | undefined>;
 
-function endpointOf(env: Env, service: 'S3' | 'DYNAMODB'): string | undefined {
+function endpointOf(env: Env, service: 'S3' | 'DYNAMODB' | 'EVENTBRIDGE' | 'CLOUDTRAIL'): string | undefined {
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
@@ -64,5 +65,19 @@ export function makeDynamoClient(
       connectionTimeout: 3_000,
       ...(options.forWriter ? { requestTimeout: timeout, throwOnRequestTimeout: true, socketTimeout: timeout } : {}),
     },
+  });
+}
+
+/**
+ * Alerts (AWS_ENDPOINT_URL_EVENTBRIDGE): the publisher retries throttling and partial failures itself, like
+ * the writer, so the SDK does not retry underneath; a call that never answers times out.
+ */
+export function makeEventBridgeClient(env: Env = process.env): EventBridgeClient {
+  const endpoint = endpointOf(env, 'EVENTBRIDGE');
+  return new EventBridgeClient({
+    ...common(env),
+    ...(endpoint ? { endpoint } : {}),
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true, socketTimeout: 10_000 },
   });
 }

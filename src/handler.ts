@@ -6,7 +6,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { createApp } from './app.js';
-import { makeDynamoClient, makeS3Client } from './aws.js';
+import { makeDynamoClient, makeEventBridgeClient, makeS3Client } from './aws.js';
 import { loadConfig } from './config.js';
 import { METRIC_NAMESPACE, SERVICE_NAME } from './observability.js';
 
@@ -16,6 +16,7 @@ const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_
 const app = createApp({
   s3: makeS3Client(process.env),
   dynamo: makeDynamoClient(process.env, { forWriter: true }),
+  events: config.alertSeverity === 'off' ? undefined : makeEventBridgeClient(process.env),
   config,
   logger,
   metrics,

@@ -42,7 +42,7 @@ export interface AuditRow {
   additionalEventData?: unknown;
   sourceObject: string;
   ingestedAt: string;
-  /** Finding ids (DESIGN.md, Findings), sorted; only when a rule matched. */
+  /** Finding ids (DESIGN.md, Findings; src/ses/findings.ts), sorted; only when a rule matched. */
   findings?: string[];
   /** The highest severity of `findings`; only with findings (the sparse index bySeverity). */
   severity?: Severity;

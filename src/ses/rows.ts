@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { jsonText } from '../json-text.js';
 import { actorOf } from './actor.js';
+import { findingsOf } from './findings.js';
 import { asObject, identityKeys, str } from './identity.js';
 import type { CloudTrailRecord } from './record.js';
 import { SES_EVENT_SOURCE } from './record.js';
@@ -71,6 +72,11 @@ export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
   if (record.additionalEventData != null) opt.additionalEventData = record.additionalEventData;
   opt.sourceObject = ctx.sourceObject;
   opt.ingestedAt = ctx.ingestedAt;
+  const { findings, severity } = findingsOf(record);
+  if (findings.length > 0) {
+    opt.findings = findings;
+    opt.severity = severity;
+  }
   const expiresAt = record.readOnly === true && ctx.readOnlyExpiresAt !== undefined ? ctx.readOnlyExpiresAt : ctx.expiresAt;
   if (expiresAt !== undefined) opt.expiresAt = expiresAt;
 

@@ -23,6 +23,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { WriteError, isRetryable, reasonOf } from '../errors.js';
+import { DEFAULT_RETRY, backoffMs, type RetryPolicy } from '../retry.js';
 import type { AuditRow } from '../ses/row.js';
 import { encodeRow } from './marshal.js';
 import { PARTITION_KEY, SORT_KEY } from './schema.js';
@@ -122,10 +123,7 @@ export class BatchWriter {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly concurrency: number;
-  private readonly maxAttempts: number;
-  private readonly baseDelayMs: number;
-  private readonly maxDelayMs: number;
-  private readonly timeMarginMs: number;
+  private readonly retry: RetryPolicy;
   private readonly maxPendingRows: number;
   private readonly remainingTimeMs?: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -158,10 +156,12 @@ export class BatchWriter {
     this.client = o.client;
     this.table = o.tableName;
     this.concurrency = o.concurrency;
-    this.maxAttempts = Math.max(1, Math.floor(o.maxAttempts ?? 10));
-    this.baseDelayMs = o.baseDelayMs ?? 50;
-    this.maxDelayMs = o.maxDelayMs ?? 5000;
-    this.timeMarginMs = o.timeMarginMs ?? 3000;
+    this.retry = {
+      maxAttempts: Math.max(1, Math.floor(o.maxAttempts ?? DEFAULT_RETRY.maxAttempts)),
+      baseDelayMs: o.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
+      maxDelayMs: o.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+      timeMarginMs: o.timeMarginMs ?? DEFAULT_RETRY.timeMarginMs,
+    };
     // Below concurrency*25 + 25 a partial batch that cannot be sent yet could hold write() forever.
     const floor = (o.concurrency + 1) * MAX_BATCH_ITEMS;
     this.maxPendingRows = Math.max(floor, o.maxPendingRows ?? o.concurrency * MAX_BATCH_ITEMS * 2);
@@ -263,8 +263,8 @@ export class BatchWriter {
     while (!this.failure && this.inFlight < this.concurrency && this.ready.length > 0) {
       if (this.remainingTimeMs) {
         const left = this.remainingTimeMs();
-        if (left < this.timeMarginMs) {
-          this.fail({ rows: 0, why: `: Lambda time running out (${left} ms left, margin ${this.timeMarginMs} ms)` });
+        if (left < this.retry.timeMarginMs) {
+          this.fail({ rows: 0, why: `: Lambda time running out (${left} ms left, margin ${this.retry.timeMarginMs} ms)` });
           return;
         }
       }
@@ -303,15 +303,15 @@ export class BatchWriter {
           cause = err;
         }
         if (this.failure) return;
-        if (attempt >= this.maxAttempts) {
+        if (attempt >= this.retry.maxAttempts) {
           this.fail({ rows: unprocessed.length, why: ` after ${attempt} attempts: ${reason}`, cause });
           return;
         }
-        const delay = this.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+        const delay = backoffMs(this.retry, attempt, this.random);
         if (this.remainingTimeMs) {
           const left = this.remainingTimeMs();
-          if (left - delay < this.timeMarginMs) {
-            const why = `: Lambda time running out (${left} ms left, margin ${this.timeMarginMs} ms) after ${attempt} attempts: ${reason}`;
+          if (left - delay < this.retry.timeMarginMs) {
+            const why = `: Lambda time running out (${left} ms left, margin ${this.retry.timeMarginMs} ms) after ${attempt} attempts: ${reason}`;
             this.fail({ rows: unprocessed.length, why, cause });
             return;
           }
@@ -335,11 +335,11 @@ export class BatchWriter {
    */
   private armDeadline(): void {
     if (this.deadlineTimer || !this.remainingTimeMs) return;
-    const wait = Math.max(0, this.remainingTimeMs() - this.timeMarginMs);
+    const wait = Math.max(0, this.remainingTimeMs() - this.retry.timeMarginMs);
     this.deadlineTimer = setTimeout(() => {
       this.deadlineTimer = undefined;
       if (this.inFlight > 0) {
-        this.fail({ rows: 0, why: `: Lambda time running out with ${this.inFlight} BatchWriteItem calls unanswered (margin ${this.timeMarginMs} ms)` });
+        this.fail({ rows: 0, why: `: Lambda time running out with ${this.inFlight} BatchWriteItem calls unanswered (margin ${this.retry.timeMarginMs} ms)` });
       }
     }, wait);
     this.deadlineTimer.unref?.();

@@ -3,6 +3,7 @@
  * a real Powertools Logger (DEBUG) and a real Metrics, whose lines the tests read back.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { createApp, type InvocationContext } from '../../src/app.js';
@@ -29,6 +30,8 @@ export interface MakeAppOptions {
   now?: (() => Date) | null;
   /** A hand-made S3 client instead of the mocked one (to see `send`'s options, e.g. the abort signal). */
   s3Client?: S3Client;
+  /** An EventBridge client (mocked by the test): alerts are published only with one. */
+  events?: EventBridgeClient;
 }
 
 /**
@@ -43,7 +46,15 @@ export function makeApp(s3: FakeS3, table: FakeTable, o: MakeAppOptions = {}): A
   const logger = new Logger({ serviceName: SERVICE_NAME, logLevel: 'DEBUG' });
   const metrics = new Metrics({ namespace: METRIC_NAMESPACE, serviceName: SERVICE_NAME });
   const now = o.now === undefined ? () => NOW : o.now ?? undefined;
-  const app = createApp({ s3: o.s3Client ?? s3.client, dynamo: table.client, config, logger, metrics, ...(now ? { now } : {}) });
+  const app = createApp({
+    s3: o.s3Client ?? s3.client,
+    dynamo: table.client,
+    ...(o.events ? { events: o.events } : {}),
+    config,
+    logger,
+    metrics,
+    ...(now ? { now } : {}),
+  });
   return { app, config, out, logger, metrics };
 }
 

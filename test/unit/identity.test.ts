@@ -254,6 +254,9 @@ describe('rows', () => {
       additionalEventData: { k: 'v' },
       sourceObject: ctx.sourceObject,
       ingestedAt: ctx.ingestedAt,
+      // A policy put without a readable policy document: a change, not provably an external grant.
+      findings: ['sending-authorization-changed'],
+      severity: 'medium',
     });
   });
 
