@@ -39,8 +39,9 @@ export interface Config extends ReaderLimits {
 export const DEFAULT_LIMITS: ReaderLimits = {
   // CloudTrail files are at most 50 MB uncompressed; 10x that is a guard, not a limit anyone meets.
   maxUncompressedBytes: 512 * MiB,
-  // One event is at most 256 KB; 4x leaves room without letting one record take the memory.
-  maxRecordBytes: 1 * MiB,
+  // One event is at most 256 KB as CloudTrail writes it; a tool that re-serializes it with \u escapes can make
+  // it up to 6x larger (every character as \uXXXX), and such a file is still valid: 4 MiB holds that.
+  maxRecordBytes: 4 * MiB,
 };
 
 export const DEFAULT_WRITE_CONCURRENCY = 8;

@@ -22,7 +22,7 @@ INPUT is a local file (gzipped or plain JSON) or s3://bucket/key.
 Options:
   --dry-run                 write nothing; print each row as one JSON object per line on stdout
   --max-bytes N             refuse a file that inflates past N bytes (default 512 MiB; env MAX_UNCOMPRESSED_BYTES)
-  --max-record-bytes N      refuse a record larger than N bytes (default 1 MiB; env MAX_RECORD_BYTES)
+  --max-record-bytes N      refuse a record larger than N bytes (default 4 MiB; env MAX_RECORD_BYTES)
   --concurrency N           BatchWriteItem calls in flight (default 8; env WRITE_CONCURRENCY)
   -h, --help                show this help
 
