@@ -77,6 +77,14 @@ describe('npm pack', () => {
     expect(files.filter((f) => /^(test|bench|src|scripts|infra|\.ci)\//.test(f) || /\.test\.|\.map$|tsconfig|vitest/.test(f))).toEqual([]);
   });
 
+  it('ships a construct bundle that imports nothing but Node built-ins, aws-cdk-lib and constructs (no cdk-nag)', () => {
+    const bundle = readFileSync(join(appDir, 'node_modules', 'ses-audit', 'dist', 'cdk.mjs'), 'utf8');
+    const specifiers = [...bundle.matchAll(/^\s*import\s[^'"]*["']([^'"]+)["']/gm)].map((m) => m[1]);
+    expect(specifiers.length).toBeGreaterThan(0);
+    expect(specifiers.filter((s) => !/^(node:|aws-cdk-lib(\/|$)|constructs$)/.test(s))).toEqual([]);
+    expect(bundle).not.toMatch(/cdk-nag|require\(/);
+  });
+
   it('declares the exports map, the peer dependencies (optional) and the license', () => {
     const pkg = JSON.parse(readFileSync(join(appDir, 'node_modules', 'ses-audit', 'package.json'), 'utf8')) as Json;
     expect(pkg.exports['./cdk']).toEqual({ types: './dist/types/infra/index.d.ts', import: './dist/cdk.mjs' });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   defaultCodeDirectory,
   escapeWildcard,
@@ -17,6 +17,9 @@ import {
 } from '../../infra/construct.js';
 import { SettingsError } from '../../infra/settings.js';
 
+
+// Synthesis loads much of aws-cdk-lib: tens of seconds on a busy two-core machine, more than the default allows.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 const tempDirs: string[] = [];
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

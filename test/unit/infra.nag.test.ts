@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { App, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { AwsSolutionsChecks } from 'cdk-nag';
 // cdk-nag's own flattening, the reference for the construct's nagResourceName.
 import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
@@ -17,6 +17,9 @@ import { SesAudit } from '../../infra/construct.js';
 import { nagResourceName } from '../../infra/nag.js';
 import type { SesAuditStack } from '../../infra/stack.js';
 
+
+// Synthesis loads much of aws-cdk-lib: tens of seconds on a busy two-core machine, more than the default allows.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 const tempDirs: string[] = [];
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Token } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildApp } from '../../infra/app.js';
 import { FEATURE_FLAGS } from '../../infra/feature-flags.js';
 import type { SettingsInput } from '../../infra/settings.js';
@@ -26,6 +26,9 @@ import {
   TTL_ATTRIBUTE,
 } from '../../src/store/schema.js';
 
+
+// Synthesis loads much of aws-cdk-lib: tens of seconds on a busy two-core machine, more than the default allows.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 const tempDirs: string[] = [];
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
