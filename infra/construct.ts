@@ -444,7 +444,7 @@ export class SesAudit extends Construct {
   /** Exactly what the function does, on exactly what it touches. */
   private grantAccess(s: Settings): void {
     const stack = Stack.of(this);
-    const role = this.function.role!;
+    const role = this.node.findChild('FunctionRole');
     // Log files and digests (CloudTrail-Digest/) both live under PREFIX/AWSLogs/.
     const objects = this.trailBucket.arnForObjects(`${logKeyPrefix(s)}*`);
     this.function.addToRolePolicy(
