@@ -1,4 +1,4 @@
-// Builds the Lambda bundle and the CLI. The AWS SDK is bundled (not taken from the runtime) so the
+// Builds the Lambda bundle, the CLI and the CDK construct. The AWS SDK is bundled (not taken from the runtime) so the
 // deployed code runs the exact SDK version the tests ran.
 import { build } from 'esbuild';
 import { pathToFileURL } from 'node:url';
@@ -36,6 +36,22 @@ await build({
   // The local servers (dynalite, s3rver) pull in native and dynamic modules: load them from node_modules.
   external: ['dynalite', 's3rver', 'classic-level', 'level'],
   banner: { js: "#!/usr/bin/env node\n" + common.banner.js },
+});
+
+// The CDK construct for the package (`ses-audit/cdk`, with the declarations tsconfig.cdk.json emits). It sits
+// beside handler.mjs, which it deploys. aws-cdk-lib and constructs are the user's app's own (peer dependencies);
+// readable, unminified code for people who step into it.
+await build({
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: common.target,
+  entryPoints: { cdk: 'infra/index.ts' },
+  outExtension: { '.js': '.mjs' },
+  outdir: 'dist',
+  external: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'],
+  legalComments: 'none',
+  logLevel: 'warning',
 });
 }
 

@@ -5,14 +5,21 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Validations } from 'aws-cdk-lib';
+import { App, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { AwsSolutionsChecks } from 'cdk-nag';
+// cdk-nag's own flattening, the reference for the construct's nagResourceName.
+import { flattenCfnReference } from 'cdk-nag/lib/utils/flatten-cfn-reference.js';
 import { buildApp } from '../../infra/app.js';
+import { SesAudit } from '../../infra/construct.js';
+import { nagResourceName } from '../../infra/nag.js';
 import type { SesAuditStack } from '../../infra/stack.js';
 
+
+// Synthesis loads much of aws-cdk-lib: tens of seconds on a busy two-core machine, more than the default allows.
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 const tempDirs: string[] = [];
 function tempDir(prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -47,9 +54,9 @@ function build(context: Record<string, unknown>, tamper?: (stack: SesAuditStack)
 }
 
 function synthReport(context: Record<string, unknown>) {
-  const { app, stack, outdir } = build(context);
+  const { app, stack, outdir, nag } = build(context);
   app.synth(); // throws ValidationFailed on any unacknowledged AwsSolutions error
-  return { report: JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report, stack, app };
+  return { report: JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report, stack, app, nag };
 }
 
 /** Every acknowledgement recorded in the tree: rule ID -> reason. */
@@ -78,18 +85,21 @@ function expectClean(report: Report): void {
 
 describe('cdk-nag AwsSolutions', () => {
   it('passes the default stack with only the expected, reasoned acknowledgements', () => {
-    const { report, stack } = synthReport({});
+    const { report, stack, app, nag } = synthReport({});
     expectClean(report);
     // cdk-nag's own view agrees: it reports nothing, acknowledged findings included.
-    const { app, nag } = build({});
-    app.synth();
     expect(nag.validateScope(app).violations).toEqual([]);
     const acks = acknowledgements(stack);
-    const bucketId = stack.resolve((stack.trailBucket.node.defaultChild as CfnBucket).logicalId) as string;
+    const id = (c: IConstruct): string => stack.resolve((c.node.defaultChild as CfnResource).logicalId) as string;
     expect([...acks.keys()].sort()).toEqual(
       [
         'Annotation::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        `Annotation::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/AWSLogs/*]`,
+        `Annotation::AwsSolutions-IAM5[Resource::<${id(stack.audit.trailBucket)}.Arn>/AWSLogs/*]`,
+        // cloudtrail:ListPublicKeys has no resource-level permissions.
+        'Annotation::AwsSolutions-IAM5[Resource::*]',
+        // The read-only policy's indexes.
+        `Annotation::AwsSolutions-IAM5[Resource::<${id(stack.audit.table)}.Arn>/index/*]`,
+        `Annotation::AwsSolutions-IAM5[Resource::<${id(stack.audit.ledgerTable)}.Arn>/index/*]`,
         'Annotation::AwsSolutions-SQS3',
       ].sort(),
     );
@@ -118,10 +128,42 @@ describe('cdk-nag AwsSolutions', () => {
     expectClean(synthReport({ sesDataEvents: true, reservedConcurrency: 2, retentionDays: 365 }).report);
   });
 
+  it('passes the EventBridge wiring, on the created bucket and on an existing one', () => {
+    expectClean(synthReport({ trigger: 'eventbridge', alertSeverity: 'low' }).report);
+    expectClean(synthReport({ trigger: 'eventbridge', trailBucketName: 'shared-logs', alertSeverity: 'off', reconcileEveryHours: 0 }).report);
+  });
+
+  it('passes the construct in a plain App, without feature flags, the way a user embeds it', () => {
+    for (const props of [{}, { trailBucketName: 'org-trail-logs', keyPrefix: 'audit logs', trigger: 'sqs' as const }]) {
+      const outdir = tempDir('ses-audit-plain-nag-');
+      const app = new App({ outdir });
+      const nag = new AwsSolutionsChecks(app);
+      Validations.of(app).addPlugins(nag);
+      new SesAudit(new Stack(app, 'Host'), 'Audit', { ...props, codeDirectory: fakeDist() });
+      app.synth(); // throws on any unacknowledged finding
+      expectClean(JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report);
+    }
+  });
+
   it('fails the synth on a finding nobody acknowledged', () => {
     const { app } = build({}, (stack) => {
-      stack.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: [stack.table.tableArn] }));
+      stack.audit.function.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: [stack.audit.table.tableArn] }));
     });
     expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Action::dynamodb:\*\]/);
+  });
+});
+
+describe('nagResourceName', () => {
+  it.each<[string, unknown]>([
+    ['a plain string', 'arn:aws:s3:::bucket/AWSLogs/*'],
+    ['a Fn::Sub-style string', 'arn:${AWS::Partition}:s3:::b/*'],
+    ['a GetAtt join', { 'Fn::Join': ['', [{ 'Fn::GetAtt': ['TrailBucketA831CE63', 'Arn'] }, '/AWSLogs/*']] }],
+    ['a Ref join with a delimiter', { 'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 's3', '', '', 'b/a b/*']] }],
+    ['a nested Fn::Sub', { 'Fn::Sub': 'arn:${AWS::Partition}:logs:*' }],
+    ['an import', { 'Fn::ImportValue': 'Other:Arn' }],
+    ['something else', { 'Fn::Select': [0, ['a']] }],
+    ['nothing', undefined],
+  ])('names %s as cdk-nag does', (_what, value) => {
+    expect(nagResourceName(value)).toBe(flattenCfnReference(value));
   });
 });

@@ -7,20 +7,23 @@ import {
   resolveSettings,
   SettingsError,
   settingsFromContext,
+  type AlertSeverity,
   type SettingsInput,
   type Trigger,
 } from '../../infra/settings.js';
-import { DEFAULT_TABLE_NAME } from '../../src/store/schema.js';
+import { DEFAULT_LEDGER_TABLE_NAME, DEFAULT_TABLE_NAME } from '../../src/store/schema.js';
 
 describe('resolveSettings', () => {
   it('gives the complete default with no settings', () => {
     expect(resolveSettings()).toEqual({
       stackName: 'SesAudit',
       tableName: DEFAULT_TABLE_NAME,
+      ledgerTableName: DEFAULT_LEDGER_TABLE_NAME,
       trailBucketName: undefined,
       trailBucketKmsKeyArn: undefined,
       keyPrefix: '',
       retentionDays: undefined,
+      readOnlyRetentionDays: undefined,
       trigger: 'direct',
       sqsBatchSize: 1,
       maxReceiveCount: 5,
@@ -33,7 +36,42 @@ describe('resolveSettings', () => {
       idleAlarmHours: 1,
       keepReadOnly: undefined,
       keepDataEvents: undefined,
+      reconcileEveryHours: 1,
+      alertSeverity: 'high',
+      alertEventBusName: 'default',
     });
+  });
+
+  it('takes the new settings', () => {
+    expect(
+      resolveSettings({
+        trigger: 'eventbridge',
+        ledgerTableName: 'my-ledger',
+        reconcileEveryHours: 0,
+        alertSeverity: 'MEDIUM' as AlertSeverity,
+        alertEventBusName: 'security/alerts',
+        retentionDays: 400,
+        readOnlyRetentionDays: 30,
+        timeoutSeconds: 30,
+      }),
+    ).toMatchObject({
+      trigger: 'eventbridge',
+      ledgerTableName: 'my-ledger',
+      reconcileEveryHours: 0,
+      alertSeverity: 'medium',
+      alertEventBusName: 'security/alerts',
+      retentionDays: 400,
+      readOnlyRetentionDays: 30,
+      timeoutSeconds: 30,
+    });
+    expect(resolveSettings({ alertSeverity: 'off' }).alertSeverity).toBe('off');
+    expect(resolveSettings({ readOnlyRetentionDays: 7 }).readOnlyRetentionDays).toBe(7);
+  });
+
+  it('says why the timeout must be at least 30 s', () => {
+    expect(() => resolveSettings({ timeoutSeconds: 29 })).toThrow(
+      'timeoutSeconds=29 must be a whole number from 30 to 900: the function starts a file only with 10 s left and keeps 3 s to finish its writes',
+    );
   });
 
   it('strips slashes around the key prefix', () => {
@@ -47,7 +85,20 @@ describe('resolveSettings', () => {
     [{ trailBucketName: 'my-bucket', sesDataEvents: true }, /sesDataEvents applies only to the trail this stack creates/],
     [{ sqsBatchSize: 5 }, /sqsBatchSize applies only with trigger=sqs/],
     [{ trigger: 'sqs', sqsBatchSize: 11 }, /sqsBatchSize=11 must be a whole number from 1 to 10/],
-    [{ trigger: 'eventbridge' as Trigger }, /trigger="eventbridge" must be direct or sqs/],
+    [{ trigger: 'lambda' as Trigger }, /trigger="lambda" must be direct, sqs, eventbridge/],
+    [{ trigger: 'eventbridge', maxReceiveCount: 3 }, /maxReceiveCount applies only with trigger=sqs/],
+    [{ timeoutSeconds: 10 }, /timeoutSeconds=10 must be a whole number from 30 to 900/],
+    [{ ledgerTableName: 'x' }, /ledgerTableName="x" is not a valid DynamoDB table name/],
+    [{ tableName: 'audit', ledgerTableName: 'audit' }, /ledgerTableName="audit" must differ from tableName/],
+    [{ reconcileEveryHours: 25 }, /reconcileEveryHours=25 must be a whole number from 0 to 24/],
+    [{ reconcileEveryHours: 1.5 }, /reconcileEveryHours=1.5 /],
+    [{ alertSeverity: 'critical' as AlertSeverity }, /alertSeverity="critical" must be high, medium, low, off/],
+    [{ alertEventBusName: 'arn:aws:events:us-east-1:111122223333:event-bus/x' }, /must be the name of an event bus in this account and region/],
+    [{ alertEventBusName: '' }, /alertEventBusName="" must be the name/],
+    [{ alertSeverity: 'off', alertEventBusName: 'sec' }, /alertEventBusName has no effect with alertSeverity=off/],
+    [{ readOnlyRetentionDays: 0 }, /readOnlyRetentionDays=0 must be a whole number from 1 to 36500/],
+    [{ retentionDays: 30, readOnlyRetentionDays: 90 }, /readOnlyRetentionDays=90 must not exceed retentionDays=30/],
+    [{ keepReadOnly: false, readOnlyRetentionDays: 7 }, /readOnlyRetentionDays has no effect with keepReadOnly=false/],
     [{ keyPrefix: 'logs/*' }, /must not contain/],
     [{ keyPrefix: 'a/${aws:username}' }, /must not contain/],
     [{ keyPrefix: 'team/AWSLogs' }, /without AWSLogs itself/],
@@ -81,6 +132,27 @@ describe('settingsFromContext', () => {
         trigger: 'sqs',
       }),
     ).toEqual({ trailBucketName: 'my-trail-bucket', retentionDays: 30, sesDataEvents: true, keepReadOnly: false, trigger: 'sqs' });
+  });
+
+  it('reads the new settings from -c strings', () => {
+    expect(
+      settingsFromContext({
+        ledgerTableName: 'ledger',
+        reconcileEveryHours: '0',
+        readOnlyRetentionDays: '14',
+        alertSeverity: 'low',
+        alertEventBusName: 'sec',
+        trigger: 'eventbridge',
+      }),
+    ).toEqual({
+      ledgerTableName: 'ledger',
+      reconcileEveryHours: 0,
+      readOnlyRetentionDays: 14,
+      alertSeverity: 'low',
+      alertEventBusName: 'sec',
+      trigger: 'eventbridge',
+    });
+    expect(() => settingsFromContext({ reconcileEveryHours: 'hourly' })).toThrow(/reconcileEveryHours="hourly" must be a whole number/);
   });
 
   it('accepts real numbers and booleans from cdk.json', () => {
