@@ -15,7 +15,7 @@ import { classifyKey } from './trail/keys.js';
 import { s3Uri, type S3ObjectRef } from './trail/object.js';
 import { openS3Object } from './trail/source.js';
 import { planInvocation } from './triggers/index.js';
-import type { UnitResult } from './triggers/types.js';
+import type { HandlerResult, UnitResult } from './triggers/types.js';
 
 export interface AppDeps {
   s3: S3Client;
@@ -115,7 +115,7 @@ export function createApp(deps: AppDeps) {
     }
   }
 
-  async function handle(event: unknown, context: InvocationContext): Promise<unknown> {
+  async function handle(event: unknown, context: InvocationContext): Promise<HandlerResult> {
     const plan = planInvocation(event);
     const results = new Map<string, UnitResult>();
     for (const unit of plan.units) {
