@@ -1,6 +1,7 @@
 // Builds the Lambda bundle and the CLI. The AWS SDK is bundled (not taken from the runtime) so the
 // deployed code runs the exact SDK version the tests ran.
 import { build } from 'esbuild';
+import { chmod } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 
 /** Shared with bench/cold.ts, which measures the same bundle. */
@@ -37,6 +38,8 @@ await build({
   external: ['dynalite', 's3rver', 'classic-level', 'level'],
   banner: { js: "#!/usr/bin/env node\n" + common.banner.js },
 });
+// The `bin`: runnable as ./dist/cli.mjs too, not only through npm's links (which set the bit themselves).
+await chmod('dist/cli.mjs', 0o755);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -126,10 +126,22 @@ export function classifyKey(key: string): KeyInfo {
   return { kind: 'log', ...base, region, date };
 }
 
-/** The delivery date (`YYYY-MM-DD`) of a CloudTrail log file key, else undefined (for backfill filters). */
-export function keyDate(key: string): string | undefined {
-  const info = classifyKey(key);
-  return info.kind === 'log' ? info.date : undefined;
+/**
+ * The region folder a key or a prefix reaches, `[prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail[-Kind]/REGION/`
+ * (the folder whose subfolders are the days), else undefined. The same path rule as classifyKey.
+ */
+export function regionFolderOf(keyOrPrefix: string): string | undefined {
+  const m = TRAIL_PATH_RE.exec(keyOrPrefix);
+  if (!m) return undefined;
+  const rest = m[5];
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return undefined;
+  return keyOrPrefix.slice(0, keyOrPrefix.length - rest.length + slash + 1);
+}
+
+/** The key prefix of one day in a region folder: `REGION_FOLDER/YYYY/MM/DD`. */
+export function dayFolder(regionFolder: string, date: string): string {
+  return regionFolder + date.replace(/-/g, '/');
 }
 
 function isoDate(y: string, m: string, d: string): string | undefined {

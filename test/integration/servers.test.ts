@@ -10,7 +10,8 @@ import {
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { startLocalAws, type LocalAws, type S3Event } from '../../src/local/servers.js';
-import { ensureBucket, ensureTable } from '../../src/store/table.js';
+import { ensureLedgerTable, ensureTable } from '../../src/store/table.js';
+import { ensureBucket } from '../../src/local/bucket.js';
 import { INDEXES } from '../../src/store/schema.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
@@ -101,7 +102,7 @@ describe('startLocalAws', () => {
     expect(await ensureBucket(s3, 'trail-bucket')).toBe('exists');
   });
 
-  it('ensureTable creates the table with both GSIs and leaves TTL described', async () => {
+  it('ensureTable creates the table with its three GSIs and leaves TTL described', async () => {
     const notes: string[] = [];
     expect(await ensureTable(dynamo, 'audit', { note: (m) => notes.push(m) })).toBe('created');
     expect(await ensureTable(dynamo, 'audit', { note: (m) => notes.push(m) })).toBe('exists');
@@ -113,13 +114,17 @@ describe('startLocalAws', () => {
       { AttributeName: 'eventKey', KeyType: 'RANGE' },
     ]);
     const indexes = Object.fromEntries((table.GlobalSecondaryIndexes ?? []).map((i) => [i.IndexName, i]));
-    expect(Object.keys(indexes).sort()).toEqual([INDEXES.byActor.name, INDEXES.byEventName.name].sort());
+    expect(Object.keys(indexes).sort()).toEqual(['byActor', 'byEventName', 'bySeverity']);
     expect(indexes.byActor.KeySchema).toEqual([
       { AttributeName: 'actor', KeyType: 'HASH' },
       { AttributeName: 'eventKey', KeyType: 'RANGE' },
     ]);
     expect(indexes.byEventName.KeySchema).toEqual([
       { AttributeName: 'eventName', KeyType: 'HASH' },
+      { AttributeName: 'eventKey', KeyType: 'RANGE' },
+    ]);
+    expect(indexes.bySeverity.KeySchema).toEqual([
+      { AttributeName: 'severity', KeyType: 'HASH' },
       { AttributeName: 'eventKey', KeyType: 'RANGE' },
     ]);
     expect(indexes.byActor.IndexStatus).toBe('ACTIVE');
@@ -133,6 +138,16 @@ describe('startLocalAws', () => {
       expect(ttl.TimeToLiveDescription?.AttributeName).toBe('expiresAt');
     }
   });
+
+  it('ensureLedgerTable creates the ledger table (pk, sk; no indexes) once', async () => {
+    expect(await ensureLedgerTable(dynamo, 'ledger')).toBe('created');
+    expect(await ensureLedgerTable(dynamo, 'ledger')).toBe('exists');
+    const table = (await dynamo.send(new DescribeTableCommand({ TableName: 'ledger' }))).Table!;
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.GlobalSecondaryIndexes).toBeUndefined();  });
 });
 
 describe('stop()', () => {
