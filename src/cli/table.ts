@@ -1,8 +1,9 @@
 /**
  * Text tables for a terminal: columns aligned by display width (CJK and most emoji take two columns, combining
  * marks none: measured by string-width), values from logs escaped so they cannot drive the terminal, and a
- * table that fits the width it is given by, in order: using the columns' short forms, shrinking wide columns
- * to a comfortable width, dropping the least needed columns, then shrinking to the bare minimum. Without a
+ * table that fits the width it is given by, in order: using the columns' short forms, dropping the least
+ * needed columns (which may first shrink to a comfortable width), then cutting the columns that always stay
+ * to a comfortable width, then to the bare minimum. Without a
  * width (stdout is a pipe or a file) nothing is shortened or dropped: every value is there for grep and awk.
  */
 import stringWidth from 'string-width';
@@ -13,9 +14,9 @@ export interface Column<R> {
   value(row: R): string;
   /** A shorter form of the same value, used when the table does not fit. */
   short?(row: R): string;
-  /** Narrowest width before dropping columns is considered (default: the header's width). */
+  /** Narrowest width before dropping columns is considered (default: never shrunk, its widest value). */
   soft?: number;
-  /** Narrowest width at all (default: the header's width). */
+  /** Narrowest width at all (default: `soft`). */
   min?: number;
   /** Where the cut goes when a value is too wide: `end` (default), or `middle` to keep both ends of an ARN. */
   ellipsis?: 'end' | 'middle';
@@ -108,24 +109,33 @@ export function renderTable<R>(columns: Column<R>[], rows: R[], width?: number):
       return short ? rows.map((r) => printable(short(r))) : full[i];
     });
     widths = columns.map((_, i) => natural(cells, i));
-    const floorOf = (i: number, key: 'soft' | 'min') =>
-      Math.min(widths[i], Math.max(columns[i][key] ?? 0, key === 'soft' ? (columns[i].min ?? 0) : 0, stringWidth(columns[i].header)));
+    const floorOf = (i: number, key: 'soft' | 'min') => {
+      const c = columns[i];
+      const floor = key === 'soft' ? c.soft : (c.min ?? c.soft);
+      return floor === undefined ? widths[i] : Math.min(widths[i], Math.max(floor, c.min ?? 0, stringWidth(c.header)));
+    };
     const droppable = columns.map((c, i) => i).filter((i) => columns[i].drop !== undefined);
     droppable.sort((a, b) => (columns[a].drop ?? 0) - (columns[b].drop ?? 0));
-    const fitWith = (idx: number[], key: 'soft' | 'min'): number[] | undefined => {
-      const sub = shrink(idx.map((i) => widths[i]), idx.map((i) => floorOf(i, key)), spaceFor(idx.length));
+    const fitWith = (idx: number[], floors: (i: number) => number): number[] | undefined => {
+      const sub = shrink(idx.map((i) => widths[i]), idx.map(floors), spaceFor(idx.length));
       return sub.reduce((a, b) => a + b, 0) <= spaceFor(idx.length) ? sub : undefined;
     };
+    // Dropping a column comes before cutting the values of the columns that always stay; droppable
+    // columns shrink to their comfortable width first.
+    const whileDropping = (i: number) => (columns[i].drop === undefined ? widths[i] : floorOf(i, 'soft'));
     let fitted: number[] | undefined;
     for (let dropped = 0; dropped <= droppable.length && !fitted; dropped++) {
       const gone = new Set(droppable.slice(0, dropped));
       const idx = columns.map((_, i) => i).filter((i) => !gone.has(i));
-      fitted = fitWith(idx, 'soft');
+      fitted = fitWith(idx, whileDropping);
       if (fitted) shown = idx;
     }
     if (!fitted) {
       shown = columns.map((_, i) => i).filter((i) => columns[i].drop === undefined);
-      fitted = fitWith(shown, 'min') ?? shrink(shown.map((i) => widths[i]), shown.map((i) => floorOf(i, 'min')), 0);
+      fitted =
+        fitWith(shown, (i) => floorOf(i, 'soft')) ??
+        fitWith(shown, (i) => floorOf(i, 'min')) ??
+        shrink(shown.map((i) => widths[i]), shown.map((i) => floorOf(i, 'min')), 0);
     }
     const next = [...widths];
     shown.forEach((i, k) => (next[i] = fitted[k]));

@@ -107,8 +107,25 @@ function federatedName(arn: string | undefined): string | undefined {
   return m ? m[1] : undefined;
 }
 
-/** Where IAM Identity Center puts the roles of its permission sets (their names start `AWSReservedSSO_`). */
+/**
+ * Where IAM Identity Center puts the roles of its permission sets (their names start `AWSReservedSSO_`):
+ * `aws-reserved/sso.amazonaws.com/`, and for newer instances that folder plus the instance's region
+ * (`.../sso.amazonaws.com/us-west-2/`, as in real records).
+ */
 export const IDENTITY_CENTER_ROLE_PATH = 'aws-reserved/sso.amazonaws.com/';
+
+/** Regions an IAM Identity Center instance may live in, by partition (for the role paths above). */
+const REGIONS: Readonly<Record<string, readonly string[]>> = {
+  aws: [
+    'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'af-south-1', 'ap-east-1', 'ap-east-2', 'ap-south-1',
+    'ap-south-2', 'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5',
+    'ap-southeast-6', 'ap-southeast-7', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3', 'ca-central-1',
+    'ca-west-1', 'eu-central-1', 'eu-central-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-south-1', 'eu-south-2',
+    'eu-north-1', 'il-central-1', 'me-south-1', 'me-central-1', 'mx-central-1', 'sa-east-1',
+  ],
+  'aws-us-gov': ['us-gov-west-1', 'us-gov-east-1'],
+  'aws-cn': ['cn-north-1', 'cn-northwest-1'],
+};
 
 /**
  * How to find an ARN's rows by the `actor` key (index byActor): the candidate actor values, most likely
@@ -118,9 +135,10 @@ export const IDENTITY_CENTER_ROLE_PATH = 'aws-reserved/sso.amazonaws.com/';
  * A session ARN (`arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`) names the role without its IAM path, while
  * `actor` is the role ARN with its path (`sessionContext.sessionIssuer.arn`). Role names are unique in an
  * account whatever their path, so the candidates are the role without a path and, for IAM Identity Center
- * roles, with the path it gives them; a role with another path is found by its role ARN (or an IDENTITY).
- * A role ARN given without a path gets the same candidates. Every other ARN (a user with its path, root, a
- * federated user) or service name is an actor value as it is.
+ * roles, with each path Identity Center gives them; a role with another path is found by its role ARN (or
+ * within an IDENTITY, where the session ARN alone filters). A role ARN given without a path gets the same
+ * candidates. Every other ARN (a user with its path, root, a federated user) or service name is an actor
+ * value as it is.
  */
 export function actorQueryOf(arn: string): { actors: string[]; principalArn?: string } {
   const session = /^arn:([\w-]+):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(arn);
@@ -139,5 +157,7 @@ export function actorQueryOf(arn: string): { actors: string[]; principalArn?: st
 function roleCandidates(partition: string, account: string, role: string): string[] {
   const base = `arn:${partition}:iam::${account}:role/`;
   const plain = `${base}${role}`;
-  return role.startsWith('AWSReservedSSO_') ? [`${base}${IDENTITY_CENTER_ROLE_PATH}${role}`, plain] : [plain];
+  if (!role.startsWith('AWSReservedSSO_')) return [plain];
+  const reserved = `${base}${IDENTITY_CENTER_ROLE_PATH}`;
+  return [`${reserved}${role}`, ...(REGIONS[partition] ?? []).map((region) => `${reserved}${region}/${role}`), plain];
 }

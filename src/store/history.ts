@@ -152,6 +152,12 @@ export function queryHistory(client: DynamoDBClient, tableName: string, q: Histo
   })();
 }
 
+/** Whether any row matches (one item read when the query has no filter). */
+export async function hasRows(client: DynamoDBClient, tableName: string, q: HistoryQuery): Promise<boolean> {
+  for await (const _row of queryHistory(client, tableName, { ...q, limit: 1 })) return true;
+  return false;
+}
+
 /**
  * How many rows match, for hints: stops at `cap` matches or after `maxPages` pages (a filtered query
  * on a busy partition would otherwise read all of it), and then says the count is a lower bound.

@@ -101,6 +101,13 @@ const WHO = [
   row('who.example', '2026-11-20T10:03:00Z', { actor: `arn:aws:iam::${ACCT}:root`, actorType: 'Root', principalArn: `arn:aws:iam::${ACCT}:root`, principalId: ACCT, userName: undefined }),
   row('who.example', '2026-11-20T10:04:00Z', { actor: 'ses.amazonaws.com', actorType: 'AWSService', invokedBy: 'ses.amazonaws.com', principalArn: undefined, userName: undefined }),
   row('other.example', '2026-11-20T10:05:00Z', { ...sso('alice@corp.example'), eventName: 'VerifyDomainDkim' }),
+  // A newer Identity Center instance puts its region in the role path (as real records show).
+  row('regional.example', '2026-11-20T10:06:00Z', {
+    actor: `arn:aws:iam::${ACCT}:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_ReadOnly_aa11`,
+    actorType: 'AssumedRole',
+    principalArn: `arn:aws:sts::${ACCT}:assumed-role/AWSReservedSSO_ReadOnly_aa11/dana@corp.example`,
+    userName: 'dana@corp.example',
+  }),
 ];
 
 // Emails stored in another case than a user types them.
@@ -447,6 +454,9 @@ describe('ses-audit history', () => {
     const withPath = jsonLines((await cli(['--actor', SSO_ROLE, '--json'])).stdout);
     expect(withoutPath.map((x) => x.eventName)).toEqual(['VerifyDomainDkim', 'DeleteIdentityPolicy', 'PutIdentityPolicy']);
     expect(withPath).toEqual(withoutPath);
+    // The regional Identity Center path is found from the session ARN too.
+    const regional = jsonLines((await cli(['--actor', `arn:aws:sts::${ACCT}:assumed-role/AWSReservedSSO_ReadOnly_aa11/dana@corp.example`, '--json'])).stdout);
+    expect(regional.map((x) => x.identity)).toEqual(['regional.example']);
     // With IDENTITY the session filters that identity's rows.
     expect(jsonLines((await cli(['who.example', '--actor', session, '--json'])).stdout).map((x) => x.eventName)).toEqual(['PutIdentityPolicy']);
   });

@@ -11,6 +11,7 @@ import type { AuditRow } from '../../ses/row.js';
 import {
   caseVariantsOf,
   countHistory,
+  hasRows,
   keyRange,
   lastSecond,
   queryHistory,
@@ -144,12 +145,11 @@ async function resolveQuery(client: DynamoDBClient, tableName: string, o: Histor
   if (principalArn !== undefined && o.identity !== undefined) return { ...q, principalArn };
   let actor = actors[0];
   if (actors.length > 1) {
-    for (const candidate of actors) {
-      if ((await countHistory(client, tableName, { actor: candidate }, { cap: 1, maxPages: 1 })).count > 0) {
-        actor = candidate;
-        break;
-      }
-    }
+    // One single-item Query per candidate, in parallel; the first candidate (in order) that has rows wins.
+    const found = await Promise.all(
+      actors.map((candidate) => hasRows(client, tableName, { actor: candidate })),
+    );
+    actor = actors[found.indexOf(true)] ?? actors[0];
   }
   return { ...q, actor, ...(principalArn !== undefined ? { principalArn } : {}) };
 }
