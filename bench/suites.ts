@@ -12,7 +12,7 @@
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_BUCKET, BENCH_DIR, benchKey, bundle, machine, median, runNode, runWorker, startLocalBench, table, trailFile, type LocalBench } from './harness.js';
+import { BENCH_BUCKET, BENCH_DIR, benchKey, machine, median, runNode, runWorker, startLocalBench, table, trailFile, type LocalBench } from './harness.js';
 import type { WorkerResult, WorkerSpec } from './e2e-worker.js';
 import { coldSuite } from './cold.js';
 import { int, mib, ms, rate } from './fmt.js';

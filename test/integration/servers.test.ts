@@ -12,7 +12,6 @@ import {
 import { startLocalAws, type LocalAws, type S3Event } from '../../src/local/servers.js';
 import { ensureLedgerTable, ensureTable } from '../../src/store/table.js';
 import { ensureBucket } from '../../src/local/bucket.js';
-import { INDEXES } from '../../src/store/schema.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 

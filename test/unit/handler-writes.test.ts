@@ -10,7 +10,7 @@ import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { WriteError } from '../../src/errors.js';
 import { InvocationFailedError } from '../../src/triggers/index.js';
 import { toItem } from '../../src/store/marshal.js';
-import { batchResult, invocationSummary, makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
+import { batchResult, makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
 import { FakeS3, FakeTable, internalServerError, keyOf, keyOfItem, throttled, type CallOutcome } from '../helpers/aws-mocks.js';
 import { BUCKET, batchOpsEvent, expectedRows, generatedFile, logKey, s3Event, SAMPLE_1015, sampleFile, sqsEvent } from '../helpers/trail.js';
 

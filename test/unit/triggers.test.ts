@@ -5,7 +5,6 @@ import {
   planInvocation,
   RESULT_STRING_MAX,
   type InvocationSummary,
-  type Plan,
   type UnitResult,
 } from '../../src/triggers/index.js';
 
@@ -111,8 +110,6 @@ const batch2 = (tasks: unknown[], userArguments?: Record<string, unknown>) => ({
 
 const ok = (summary?: string): UnitResult => (summary === undefined ? { ok: true } : { ok: true, summary });
 const fail = (error: unknown): UnitResult => ({ ok: false, error });
-/** Every unit that has objects and no planning error succeeded. */
-const allOk = (plan: Plan) => new Map(plan.units.filter((u) => !u.error && u.objects.length).map((u) => [u.id, ok()]));
 
 function thrownBy(fn: () => unknown): unknown {
   try {
