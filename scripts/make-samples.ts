@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { generateTrail } from './trailgen.js';
+import { generateTrail } from '../test/fixtures/trailgen.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';

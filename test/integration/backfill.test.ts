@@ -15,7 +15,7 @@ import { processTrail } from '../../src/pipeline.js';
 import { openFile } from '../../src/trail/source.js';
 import { backfillCommandWith, type BackfillHooks } from '../../src/cli/commands/backfill.js';
 import { main } from '../../src/cli/main.js';
-import { writeTrailFile } from '../../scripts/trailgen.js';
+import { writeTrailFile } from '../fixtures/trailgen.js';
 
 const BUCKET = 'trail';
 const TABLE = 'backfill-test';

@@ -16,7 +16,7 @@ import { makeDynamoClient, makeS3Client } from '../../src/aws.js';
 import { toRow } from '../../src/store/history.js';
 import { processTrail } from '../../src/pipeline.js';
 import type { AuditRow } from '../../src/ses/row.js';
-import { writeTrailFile } from '../../scripts/trailgen.js';
+import { writeTrailFile } from '../fixtures/trailgen.js';
 import { runCli } from '../helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '../..');
