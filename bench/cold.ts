@@ -33,7 +33,6 @@ const LAMBDA_ENV = {
   NODE_NO_WARNINGS: '1',
 };
 
-/** Same options as esbuild.config.mjs's handler build (kept in step by hand; the total is checked against dist). */
 // The options `npm run build` uses, so the composition measured is the bundle shipped.
 const HANDLER_BUILD: BuildOptions = { ...common, sourcemap: false, logLevel: 'error' };
 

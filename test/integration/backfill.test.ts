@@ -108,25 +108,25 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-function sink(append: (s: string) => void, tty = false): Writable {
+function sink(append: (s: string) => void, tty = false, columns = 200): Writable {
   const w = new Writable({
     write(chunk, _enc, cb) {
       append(String(chunk));
       cb();
     },
   });
-  if (tty) Object.assign(w, { isTTY: true, columns: 200 });
+  if (tty) Object.assign(w, { isTTY: true, columns });
   return w;
 }
 
-async function backfill(args: string[], o: { env?: Record<string, string>; tty?: boolean; hooks?: BackfillHooks } = {}) {
+async function backfill(args: string[], o: { env?: Record<string, string>; tty?: boolean; columns?: number; hooks?: BackfillHooks } = {}) {
   let stdout = '';
   let stderr = '';
   const code = await main(
     ['backfill', ...args],
     {
       stdout: sink((s) => (stdout += s)),
-      stderr: sink((s) => (stderr += s), o.tty),
+      stderr: sink((s) => (stderr += s), o.tty, o.columns),
       env: { ...aws.env, TABLE_NAME: TABLE, ...o.env },
       isTTY: o.tty ?? false,
     },
@@ -274,6 +274,22 @@ describe('ses-audit backfill', () => {
     // The error line is printed above the bar, on a line of its own.
     expect(r.stderr).toMatch(new RegExp(`\\r\\x1b\\[2Kerror: s3://trail/${escape(CORRUPT_KEY)}: [^\\r\\n]+\\n`));
     expect(r.stderr).toMatch(/\r\x1b\[2Klisting: [^\r\n]+\nsummary: [^\r\n]+\n$/);
+  });
+
+  it('on a narrow terminal the bar keeps files, rate and ETA, and says what listing has seen before any file', async () => {
+    const r = await backfill([`s3://${BUCKET}`, '--dry-run', '--concurrency', '1'], { tty: true, columns: 60 });
+    const bars = r.stderr
+      .split('\r\x1b[2K')
+      .map((t) => t.split('\n')[0])
+      .filter((t) => /^(\[|\d+%|listing )/.test(t));
+    expect(bars.length).toBeGreaterThan(2);
+    for (const bar of bars) expect(bar.length, bar).toBeLessThan(60);
+    const progress = bars.filter((b) => / files, /.test(b));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const bar of progress) expect(bar, bar).toMatch(/\d+\/\d+\+? files, [\d.]+ files\/s, ETA \S+/);
+    // Before the first log file is found the line says what the listing has seen, not "0/0+ files".
+    expect(r.stderr).not.toContain('0/0+ files');
+    expect(bars[0]).toMatch(/^listing s3:\/\/trail\/: \d+ keys? in \d+ requests?, no log files yet$/);
   });
 
   it('Ctrl-C finishes the files in flight, prints the summary so far and a --start-after to resume with (exit 130)', async () => {
