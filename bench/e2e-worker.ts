@@ -76,6 +76,7 @@ interface Sample {
   confirmed: number;
 }
 
+// The spec bench/suites.ts passes, as JSON.
 const spec = JSON.parse(process.argv[2] ?? '{}') as WorkerSpec;
 
 const MiB = 1024 * 1024;
@@ -85,6 +86,7 @@ const env = process.env;
 function instrument(client: DynamoDBClient, t0: () => number) {
   const stats = { calls: 0, inFlight: 0, maxInFlight: 0, confirmed: 0, firstWriteMs: undefined as number | undefined };
   const send = client.send.bind(client) as (c: unknown, o?: unknown) => Promise<unknown>;
+  // Instrumenting, not typing: send's overloads cannot be assigned one wrapper without this.
   (client as unknown as { send: typeof send }).send = (command: unknown, options?: unknown) => {
     if (command instanceof BatchWriteItemCommand) {
       stats.calls++;

@@ -115,6 +115,7 @@ export async function runWorker<T>(name: string, spec: unknown, env: Record<stri
   const r = await runNode([await bundle(name), JSON.stringify(spec)], { env, timeoutMs: 10 * 60_000 });
   if (r.code !== 0) throw new Error(`${name} ${JSON.stringify(spec)} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
+  // The worker's one JSON line, of the type its caller names.
   return { ...(JSON.parse(line) as T), parentCpuMs: r.parentCpuMs };
 }
 

@@ -38,6 +38,7 @@ async function worker(): Promise<string> {
 
 export async function runMethod(method: string, file: string): Promise<Sample> {
   const out = execFileSync(process.execPath, [await worker(), method, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  // The worker's one JSON line (bench/worker.ts writes a Sample).
   return JSON.parse(out) as Sample;
 }
 

@@ -18,6 +18,8 @@ export const SKIPPED_FOLDERS = {
 
 export type SkippedKind = (typeof SKIPPED_FOLDERS)[keyof typeof SKIPPED_FOLDERS];
 
+const SKIPPED_KIND: ReadonlyMap<string, SkippedKind> = new Map(Object.entries(SKIPPED_FOLDERS));
+
 /** A CloudTrail log file: the only kind that is read. */
 export interface LogKeyInfo {
   kind: 'log';
@@ -114,10 +116,8 @@ export function classifyKey(key: string): KeyInfo {
   const region = dated && REGION_RE.test(dated[1]) ? dated[1] : undefined;
   const date = dated ? isoDate(dated[2], dated[3], dated[4]) : undefined;
 
-  if (folder in SKIPPED_FOLDERS) {
-    const kind = SKIPPED_FOLDERS[folder as keyof typeof SKIPPED_FOLDERS];
-    return { kind, ...base, ...(region && date ? { region, date } : {}) };
-  }
+  const kind = SKIPPED_KIND.get(folder);
+  if (kind !== undefined) return { kind, ...base, ...(region && date ? { region, date } : {}) };
   if (folder !== 'CloudTrail') return { kind: 'other', reason: `unknown CloudTrail folder ${folder}` };
   if (!dated) return { kind: 'other', reason: 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path' };
   if (!region) return { kind: 'other', reason: `not a region: ${dated[1]}` };

@@ -44,6 +44,7 @@ export async function openS3Object(
     throw s3Error(err);
   }
   if (!res.Body) throw new SourceError('S3 returned no body', { retryable: true });
+  // An SDK type gap: in Node the body is a Readable (an async iterable of bytes), typed as a union of every runtime's.
   return { body: mapErrors(res.Body as AsyncIterable<Uint8Array>, s3Error), contentLength: res.ContentLength };
 }
 
@@ -58,7 +59,7 @@ async function* mapErrors(source: AsyncIterable<Uint8Array>, map: (err: unknown)
 
 export function fileError(err: unknown): unknown {
   if (err instanceof SourceError) return err;
-  const code = (err as { code?: string } | null)?.code;
+  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
   switch (code) {
     case 'ENOENT':
       return new SourceError('no such file', { cause: err });
@@ -75,6 +76,7 @@ export function fileError(err: unknown): unknown {
 
 export function s3Error(err: unknown): unknown {
   if (err instanceof SourceError) return err;
+  // A boundary: SDK and Node errors carry these fields, each read defensively below.
   const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
   const name = e?.name ?? '';
   const code = e?.code ?? '';

@@ -62,6 +62,7 @@ export async function rejectionOf(p: Promise<unknown>): Promise<Error> {
   try {
     await p;
   } catch (err) {
+    // What the handler throws is an Error (our errors, or the SDK's).
     return err as Error;
   }
   throw new Error('expected the invocation to fail, but it succeeded');
