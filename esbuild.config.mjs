@@ -1,6 +1,7 @@
 // Builds the Lambda bundle, the CLI and the CDK construct. The AWS SDK is bundled (not taken from the runtime) so the
 // deployed code runs the exact SDK version the tests ran.
 import { build } from 'esbuild';
+import { chmod } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 
 /** Shared with bench/cold.ts, which measures the same bundle. */
@@ -53,6 +54,9 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+
+// The `bin`: runnable as ./dist/cli.mjs too, not only through npm's links (which set the bit themselves).
+await chmod('dist/cli.mjs', 0o755);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

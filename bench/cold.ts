@@ -29,11 +29,10 @@ const LAMBDA_ENV = {
   AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
   AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
   AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
   NODE_NO_WARNINGS: '1',
 };
 
-/** Same options as esbuild.config.mjs's handler build (kept in step by hand; the total is checked against dist). */
 // The options `npm run build` uses, so the composition measured is the bundle shipped.
 const HANDLER_BUILD: BuildOptions = { ...common, sourcemap: false, logLevel: 'error' };
 
@@ -71,6 +70,7 @@ function initScript(): string {
 async function initRun(target: string, extraArgs: string[] = []): Promise<InitRun> {
   const r = await runNode([...extraArgs, initScript(), target], { env: LAMBDA_ENV });
   if (r.code !== 0) throw new Error(`import of ${target} failed: ${r.stderr.slice(-400)}`);
+  // The child's one JSON line.
   return { ...(JSON.parse(r.stdout.trim().split('\n').pop()!) as Omit<InitRun, 'wallMs'>), wallMs: r.wallMs };
 }
 
@@ -129,10 +129,12 @@ async function initProfile(runs: number): Promise<{ total: number; groups: [stri
     await initRun(HANDLER, ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-interval', '100']);
     const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
     if (!file) return undefined;
+    // V8's .cpuprofile JSON.
     const prof = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
     const groupOf = new Map<number, string>();
     const byId = new Map(prof.nodes.map((n) => [n.id, n]));
     const sourceOf = (n: CpuProfile['nodes'][number]): string | undefined =>
+      // Node types findEntry's miss as {}: a hit has originalSource.
       n.callFrame.url === bundleUrl ? (map.findEntry(n.callFrame.lineNumber, n.callFrame.columnNumber) as { originalSource?: string }).originalSource : undefined;
     for (const n of prof.nodes) {
       const { url, functionName, lineNumber, columnNumber } = n.callFrame;

@@ -8,8 +8,9 @@ import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { common } from '../esbuild.config.mjs';
 import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { writeTrailFile } from '../scripts/trailgen.js';
+import { writeTrailFile } from '../test/fixtures/trailgen.js';
 import { makeDynamoClient, makeS3Client } from '../src/aws.js';
 import { startLocalAws, type LocalAws } from '../src/local/servers.js';
 import { ensureTable } from '../src/store/table.js';
@@ -17,9 +18,9 @@ import { ensureTable } from '../src/store/table.js';
 const MiB = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------
-// The same helpers as bench/run.ts. Not imported from there: run.ts awaits its main() at top level and loads
-// suites.ts from inside it, so suites.ts importing run.ts would wait on run.ts's evaluation forever (an ESM
-// cycle through top-level await). trailFile() names, seeds and caches files exactly as run.ts does.
+// Helpers of every suite, bench/run.ts's included (it imports them from here). suites.ts must not import
+// run.ts: run.ts awaits its main() at top level and loads suites.ts from inside it, so that import would wait
+// on run.ts's evaluation forever (an ESM cycle through top-level await).
 
 export const BENCH_DIR = join(import.meta.dirname, '..', '.bench');
 
@@ -29,7 +30,7 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-/** A cached generated trail file: `.bench/trail-<MB>mb-<pct>pct.json.gz` (shared with run.ts). */
+/** A cached generated trail file: `.bench/trail-<MB>mb-<pct>pct.json.gz`. */
 export async function trailFile(mb: number, sesPct: number): Promise<string> {
   mkdirSync(BENCH_DIR, { recursive: true });
   const path = join(BENCH_DIR, `trail-${mb}mb-${sesPct}pct.json.gz`);
@@ -57,22 +58,14 @@ export const BENCH_TABLE = 'ses-audit-bench';
 
 const built = new Map<string, Promise<string>>();
 
-/** Bundles `bench/NAME.ts` into `.bench/NAME.mjs` (once per run), as run.ts does for its worker. */
+/** Bundles `bench/NAME.ts` into `.bench/NAME.mjs` (once per run) with the product's bundle options. */
 export function bundle(name: string): Promise<string> {
   let p = built.get(name);
   if (!p) {
     const outfile = join(BENCH_DIR, `${name}.mjs`);
     mkdirSync(BENCH_DIR, { recursive: true });
-    p = build({
-      entryPoints: [join(import.meta.dirname, `${name}.ts`)],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      outfile,
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-      logLevel: 'error',
-    }).then(() => outfile);
+    // The product's own bundle options (esbuild.config.mjs), so the code measured is built as it ships.
+    p = build({ ...common, sourcemap: false, logLevel: 'error', entryPoints: [join(import.meta.dirname, `${name}.ts`)], outfile }).then(() => outfile);
     built.set(name, p);
   }
   return p;
@@ -122,6 +115,7 @@ export async function runWorker<T>(name: string, spec: unknown, env: Record<stri
   const r = await runNode([await bundle(name), JSON.stringify(spec)], { env, timeoutMs: 10 * 60_000 });
   if (r.code !== 0) throw new Error(`${name} ${JSON.stringify(spec)} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
+  // The worker's one JSON line, of the type its caller names.
   return { ...(JSON.parse(line) as T), parentCpuMs: r.parentCpuMs };
 }
 

@@ -27,6 +27,7 @@ export const METHODS: Record<string, (file: string) => Promise<MethodResult>> = 
   async gunzip(file) {
     let bytes = 0;
     for await (const chunk of createReadStream(file, { highWaterMark: READ_CHUNK }).pipe(createGunzip({ chunkSize: 256 * 1024 }))) {
+      // A gunzip stream yields Buffers; its async iterator is typed any.
       bytes += (chunk as Buffer).length;
     }
     return { rows: 0, bytes };
@@ -48,6 +49,7 @@ export const METHODS: Record<string, (file: string) => Promise<MethodResult>> = 
   /** Read it all, gunzip it all, JSON.parse it all: what a naive Lambda does. */
   async 'JSON.parse'(file) {
     const text = gunzipSync(await readFile(file)).toString('utf8');
+    // A trail file's document.
     const doc = JSON.parse(text) as { Records: unknown[] };
     let rows = 0;
     for (const r of doc.Records) {

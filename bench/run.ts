@@ -13,6 +13,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { common } from '../esbuild.config.mjs';
 import { BENCH_DIR, machine, median, table, trailFile } from './harness.js';
 
 const MiB = 1024 * 1024;
@@ -30,21 +31,14 @@ let workerPath: string | undefined;
 async function worker(): Promise<string> {
   if (workerPath) return workerPath;
   workerPath = join(BENCH_DIR, 'worker.mjs');
-  await build({
-    entryPoints: [join(import.meta.dirname, 'worker.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile: workerPath,
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: 'warning',
-  });
+  // The product's own bundle options (esbuild.config.mjs), so the code measured is built as it ships.
+  await build({ ...common, sourcemap: false, entryPoints: [join(import.meta.dirname, 'worker.ts')], outfile: workerPath });
   return workerPath;
 }
 
 export async function runMethod(method: string, file: string): Promise<Sample> {
   const out = execFileSync(process.execPath, [await worker(), method, file], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  // The worker's one JSON line (bench/worker.ts writes a Sample).
   return JSON.parse(out) as Sample;
 }
 

@@ -12,7 +12,7 @@
  */
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BENCH_BUCKET, BENCH_DIR, benchKey, bundle, machine, median, runNode, runWorker, startLocalBench, table, trailFile, type LocalBench } from './harness.js';
+import { BENCH_BUCKET, BENCH_DIR, benchKey, machine, median, runNode, runWorker, startLocalBench, table, trailFile, type LocalBench } from './harness.js';
 import type { WorkerResult, WorkerSpec } from './e2e-worker.js';
 import { coldSuite } from './cold.js';
 import { int, mib, ms, rate } from './fmt.js';
@@ -266,6 +266,7 @@ async function cliRun(args: string[]): Promise<CliRun> {
     : await runNode(nodeArgs, { stdoutToNull: true, env: { NODE_NO_WARNINGS: '1' } }).then((x) => ({ ...x, timeRss: undefined }));
   const m = /@@maxrss (\{.*\})/.exec(r.stderr);
   if (!m) throw new Error(`no maxRSS from ${args.join(' ')}: ${r.stderr.slice(-500)}`);
+  // The preload's JSON line.
   const u = JSON.parse(m[1]) as { maxRSS: number; cpuMs: number };
   const rows = /(\d+) rows/.exec(r.stderr);
   const summary = r.stderr.split('\n').find((l) => / records, /.test(l)) ?? '';

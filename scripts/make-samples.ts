@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { generateTrail } from './trailgen.js';
+import { generateTrail } from '../test/fixtures/trailgen.js';
 
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
@@ -55,7 +55,7 @@ function ses(time: string, who: object, eventName: string, requestParameters: ob
     eventSource: 'ses.amazonaws.com',
     eventName,
     awsRegion: REGION,
-    sourceIPAddress: (who as { type: string }).type === 'IAMUser' ? '198.51.100.23' : '203.0.113.10',
+    sourceIPAddress: who === carol ? '198.51.100.23' : '203.0.113.10',
     userAgent: 'aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.1 os/linux#6.1 md/arch#x86_64 lang/python#3.12.6',
     requestParameters,
     responseElements: null,
@@ -126,6 +126,7 @@ second.push(first[2]);
 async function noise(seed: number, bytes: number): Promise<object[]> {
   const parts: Buffer[] = [];
   for await (const chunk of generateTrail({ bytes, sesShare: 0, seed, startMs: Date.parse('2026-11-20T10:10:00Z') })) parts.push(chunk);
+  // trailgen's document.
   return (JSON.parse(Buffer.concat(parts).toString()) as { Records: object[] }).Records;
 }
 

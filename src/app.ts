@@ -17,7 +17,7 @@ import { s3Uri, type S3ObjectRef } from './trail/object.js';
 import { openS3Object } from './trail/source.js';
 import type { ByteSource } from './trail/reader.js';
 import { planInvocation } from './triggers/index.js';
-import type { UnitResult } from './triggers/types.js';
+import type { HandlerResult, UnitResult } from './triggers/types.js';
 
 export interface AppDeps {
   s3: S3Client;
@@ -160,7 +160,7 @@ export function createApp(deps: AppDeps) {
     }
   }
 
-  async function handle(event: unknown, context: InvocationContext): Promise<unknown> {
+  async function handle(event: unknown, context: InvocationContext): Promise<HandlerResult> {
     const plan = planInvocation(event);
     const results = new Map<string, UnitResult>();
     let unitsLeft = plan.units.filter((u) => !u.error && u.objects.length > 0).length;

@@ -14,14 +14,19 @@ function endpointOf(env: Env, service: 'S3' | 'DYNAMODB' | 'EVENTBRIDGE' | 'CLOU
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
-/** Region and credentials from `env` when it names them; otherwise the SDK's default chain. */
+/**
+ * Region, credentials and profile from `env` when it names them (it may not be process.env); otherwise the
+ * SDK's default chain. Access keys in `env` are used as they are; else AWS_PROFILE names the profile whose
+ * credentials and region the SDK reads.
+ */
 function common(env: Env) {
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION;
   const credentials =
     env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
       : undefined;
-  return { ...(region ? { region } : {}), ...(credentials ? { credentials } : {}) };
+  const profile = credentials ? undefined : env.AWS_PROFILE || undefined;
+  return { ...(region ? { region } : {}), ...(credentials ? { credentials } : {}), ...(profile ? { profile } : {}) };
 }
 
 /** A socket that stays silent this long is given up (a stalled body or listing fails and is retried). */

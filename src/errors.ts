@@ -78,6 +78,7 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
 export function isRetryable(err: unknown): boolean {
   if (err instanceof SesAuditError) return err.retryable;
   if (typeof err !== 'object' || err === null) return false;
+  // A boundary: SDK and Node errors carry these fields (every one typed unknown and checked below).
   const e = err as { name?: unknown; code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: unknown } };
   if (typeof e.name === 'string' && TRANSIENT_NAMES.has(e.name)) return true;
   if (typeof e.code === 'string' && (NETWORK_CODES.has(e.code) || TRANSIENT_NAMES.has(e.code))) return true;

@@ -9,6 +9,7 @@ import { createApp } from './app.js';
 import { makeDynamoClient, makeEventBridgeClient, makeS3Client } from './aws.js';
 import { loadConfig } from './config.js';
 import { METRIC_NAMESPACE, SERVICE_NAME } from './observability.js';
+import type { HandlerResult } from './triggers/types.js';
 
 const config = loadConfig(process.env);
 const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -22,7 +23,7 @@ const app = createApp({
   metrics,
 });
 
-export const handler = async (event: unknown, context: Context): Promise<unknown> => {
+export const handler = async (event: unknown, context: Context): Promise<HandlerResult> => {
   logger.addContext(context);
   return app.handle(event, context);
 };

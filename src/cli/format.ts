@@ -33,3 +33,25 @@ export function badRecordWarnings(input: string, s: Pick<TrailSummary, 'badRecor
   if (more > 0) lines.push(`warning: ${input}: ${more} more bad records`);
   return lines;
 }
+
+/** A word as a POSIX shell reads it back: as is when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * An ARN as short as it stays clear: within `account` (the row's own) the resource alone, without an IAM
+ * path (`arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_1` gives
+ * `role/AWSReservedSSO_Admin_1`); another account's keeps its account (`444455556666:role/x`). Anything
+ * that is not an ARN (a service name, a principal ID) is returned as it is.
+ */
+export function shortArn(arn: string, account?: string): string {
+  const m = /^arn:[\w-]+:[\w-]+:[^:]*:(\d*):(.+)$/s.exec(arn);
+  if (!m) return arn;
+  const [, owner, resource] = m;
+  const parts = resource.split('/');
+  // IAM paths sit between the type and the name; other ARNs' segments are all meaningful (assumed-role/ROLE/SESSION).
+  const iamPath = (parts[0] === 'role' || parts[0] === 'user') && parts.length > 2;
+  const short = iamPath ? `${parts[0]}/${parts[parts.length - 1]}` : resource;
+  return owner && owner !== account ? `${owner}:${short}` : short;
+}

@@ -3,7 +3,14 @@
  * with messages printed above it. Elsewhere (logs, CI): a plain line every `intervalMs`, so logs stay readable.
  */
 
+import { displayWidth, fitWidth } from './table.js';
+
 const CLEAR_LINE = '\r\x1b[2K';
+
+/** A terminal stream's width (a tty.WriteStream has `columns`); undefined for other streams. */
+function columnsOf(stream: NodeJS.WritableStream): number | undefined {
+  return 'columns' in stream && typeof stream.columns === 'number' ? stream.columns : undefined;
+}
 
 export interface ProgressOptions {
   stream: NodeJS.WritableStream;
@@ -13,8 +20,11 @@ export interface ProgressOptions {
   intervalMs: number;
   /** A terminal: milliseconds between redraws (default 250); events redraw at most every 100 ms. */
   redrawMs?: number;
-  /** The progress text: `bar` for the terminal line, `line` for a periodic log line. */
-  render: (mode: 'bar' | 'line') => string;
+  /**
+   * The progress text: `bar` for the terminal line (given the terminal's width, to fit it), `line` for a
+   * periodic log line.
+   */
+  render: (mode: 'bar' | 'line', columns?: number) => string;
 }
 
 export class Progress {
@@ -63,10 +73,10 @@ export class Progress {
 
   private draw(): void {
     this.lastDraw = Date.now();
-    let text = this.o.render('bar');
+    const columns = columnsOf(this.o.stream);
+    let text = this.o.render('bar', columns);
     // A line wider than the terminal wraps, and `\r` would then redraw only its last part.
-    const columns = (this.o.stream as { columns?: number }).columns;
-    if (columns && columns > 1 && [...text].length >= columns) text = [...text].slice(0, columns - 1).join('');
+    if (columns && columns > 1 && displayWidth(text) >= columns) text = fitWidth(text, columns - 1);
     this.o.stream.write(`${CLEAR_LINE}${text}`);
     this.drawn = true;
   }

@@ -5,7 +5,6 @@
 import crypto from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
@@ -64,6 +63,7 @@ function patchS3rverPagination(): void {
   if (desPatched) return;
   desPatched = true;
   const { createCipheriv, createDecipheriv } = crypto;
+  // s3rver hands its DES key over as a Buffer (its own code, not a type the crypto API promises).
   const triple = (key: crypto.CipherKey): Buffer => Buffer.concat([key as Buffer, key as Buffer, key as Buffer]);
   Object.assign(crypto, {
     createCipheriv: (alg: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null, ...rest: unknown[]) =>
@@ -130,7 +130,8 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
         resolve();
       });
     });
-    const dynamoAddress = dynamo.address() as AddressInfo;
+    const dynamoAddress = dynamo.address();
+    if (dynamoAddress === null || typeof dynamoAddress === 'string') throw new Error('dynalite is not listening on a TCP port');
 
     const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
     const dynamodbEndpoint = `http://127.0.0.1:${dynamoAddress.port}`;

@@ -8,74 +8,39 @@ import type { AuditRow } from '../ses/row.js';
 import { InputError } from '../errors.js';
 import { INDEXES, PARTITION_KEY, SORT_KEY } from './schema.js';
 
+/** The row attribute that holds the caller's own ARN (for a role: the session's). */
+const PRINCIPAL_ARN = 'principalArn' satisfies keyof AuditRow;
+/** The row attribute that lists every identity key of the event. */
+const IDENTITIES = 'identities' satisfies keyof AuditRow;
+
 export interface HistoryQuery {
   /** Partition key, exactly as stored (the caller normalizes what a user typed). */
   identity?: string;
   actor?: string;
+  /** Only rows whose `principalArn` is this (an assumed-role session ARN narrows a role to one session). */
+  principalArn?: string;
   eventName?: string;
-  /** Inclusive lower bound: a date (`2026-11-20`) or an ISO time with zone (`2026-11-20T10:15:00Z`). */
-  since?: string;
-  /** Inclusive upper bound: a date means through the end of that day, a time through the end of that second. */
-  until?: string;
+  /** Inclusive lower bound. */
+  since?: TimeBound;
+  /** Inclusive upper bound: a whole day through its end, a time through the end of that second. */
+  until?: TimeBound;
   /** Stop after this many rows. Default: all. */
   limit?: number;
   /** DynamoDB's per-request Limit (items evaluated per page); tests use it to force paging. */
   pageSize?: number;
 }
 
-/** A time bound as given, resolved to UTC at second precision, the precision of `eventTime`. */
+/** A time bound resolved to UTC at second precision, the precision of `eventTime`. */
 export interface TimeBound {
   /** `YYYY-MM-DDTHH:MM:SSZ` */
   utc: string;
-  /** Whole day given (no time of day). */
+  /** A whole day was given (no time of day): as an upper bound it covers the whole day. */
   isDate: boolean;
 }
 
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIME_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))$/;
-
-/**
- * Parses `--since`/`--until`: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or an offset
- * (converted to UTC). Sub-second digits are dropped: CloudTrail times have whole seconds, and the bounds
- * are inclusive of the second they fall in. Throws InputError with a one-line reason for anything else.
- */
-export function parseTimeBound(value: string, which: 'since' | 'until'): TimeBound {
-  const bad = (why: string): InputError =>
-    new InputError(`--${which} ${JSON.stringify(value)}: ${why}`);
-  const date = DATE_RE.exec(value);
-  if (date) {
-    const [, y, mo, d] = date;
-    const ms = Date.UTC(+y, +mo - 1, +d);
-    if (!sameFields(ms, +y, +mo, +d, 0, 0, 0)) throw bad('no such date');
-    return { utc: `${y}-${mo}-${d}T00:00:00Z`, isDate: true };
-  }
-  const time = TIME_RE.exec(value);
-  if (!time) {
-    const hint = /^\d{4}-\d{2}-\d{2}[Tt][\d:.]+$/.test(value) ? 'add a time zone (Z or +HH:MM)' : 'expected YYYY-MM-DD or an ISO time like 2026-11-20T10:15:00Z';
-    throw bad(hint);
-  }
-  const [, y, mo, d, h, mi, s = '00', , z, sign, oh, om] = time;
-  const local = Date.UTC(+y, +mo - 1, +d, +h, +mi, +s);
-  if (!sameFields(local, +y, +mo, +d, +h, +mi, +s)) throw bad('no such date or time');
-  let offsetMinutes = 0;
-  if (!z) {
-    if (+oh > 23 || +om > 59) throw bad('bad time zone offset');
-    offsetMinutes = (sign === '-' ? -1 : 1) * (+oh * 60 + +om);
-  }
-  const utc = new Date(local - offsetMinutes * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return { utc, isDate: false };
-}
-
-function sameFields(ms: number, y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
-  const t = new Date(ms);
-  return (
-    t.getUTCFullYear() === y &&
-    t.getUTCMonth() === mo - 1 &&
-    t.getUTCDate() === d &&
-    t.getUTCHours() === h &&
-    t.getUTCMinutes() === mi &&
-    t.getUTCSeconds() === s
-  );
+/** The last second a bound covers: the end of the day for a whole day, else the second itself. */
+export function lastSecond(bound: TimeBound): string {
+  return bound.isDate ? bound.utc.replace('T00:00:00Z', 'T23:59:59Z') : bound.utc;
 }
 
 /** The sort-key range for a window: `[since, until]` as `eventKey` strings, either end open. */
@@ -87,24 +52,19 @@ export interface KeyRange {
   toTime?: string;
 }
 
-/** Turns since/until into eventKey bounds; throws InputError for bad values or an empty window. */
-export function keyRange(since?: string, until?: string): KeyRange {
+/** Turns since/until into eventKey bounds (an empty window, since after until, simply matches nothing). */
+export function keyRange(since?: TimeBound, until?: TimeBound): KeyRange {
   const range: KeyRange = {};
   if (since !== undefined) {
-    const b = parseTimeBound(since, 'since');
     // eventKey is `TIME#ID`, so the bare TIME sorts before every key of that second.
-    range.from = b.utc;
-    range.fromTime = b.utc;
+    range.from = since.utc;
+    range.fromTime = since.utc;
   }
   if (until !== undefined) {
-    const b = parseTimeBound(until, 'until');
-    const last = b.isDate ? b.utc.replace('T00:00:00Z', 'T23:59:59Z') : b.utc;
+    const last = lastSecond(until);
     // Every event ID of the last second: IDs are ASCII, all below U+FFFF.
     range.to = `${last}#\uffff`;
     range.toTime = last;
-  }
-  if (range.fromTime && range.toTime && range.fromTime > range.toTime) {
-    throw new InputError(`--since ${since} is after --until ${until}`);
   }
   return range;
 }
@@ -125,6 +85,7 @@ export function buildQuery(tableName: string, q: HistoryQuery, range: KeyRange =
   } else {
     throw new InputError('give an identity, an actor or an event name');
   }
+  if (q.principalArn !== undefined) filters.push({ attribute: PRINCIPAL_ARN, value: q.principalArn });
 
   const names: Record<string, string> = { '#pk': partition.attribute };
   const values: Record<string, AttributeValue> = { ':pk': { S: partition.value } };
@@ -191,6 +152,12 @@ export function queryHistory(client: DynamoDBClient, tableName: string, q: Histo
   })();
 }
 
+/** Whether any row matches (one item read when the query has no filter). */
+export async function hasRows(client: DynamoDBClient, tableName: string, q: HistoryQuery): Promise<boolean> {
+  for await (const _row of queryHistory(client, tableName, { ...q, limit: 1 })) return true;
+  return false;
+}
+
 /**
  * How many rows match, for hints: stops at `cap` matches or after `maxPages` pages (a filtered query
  * on a busy partition would otherwise read all of it), and then says the count is a lower bound.
@@ -227,6 +194,7 @@ export function toRow(item: Record<string, AttributeValue>): AuditRow {
       return /^-?\d+$/.test(text) && !Number.isSafeInteger(n) ? text : n;
     },
   });
+  // A boundary: the items of this table are rows this product wrote (src/store/marshal.ts).
   return plain(native) as AuditRow;
 }
 
@@ -238,4 +206,68 @@ function plain(value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   }
   return value;
+}
+
+/** A stored partition and how many rows of the query it has. */
+export interface StoredVariant {
+  identity: string;
+  count: number;
+  atLeast: boolean;
+}
+
+/**
+ * Email identities stored in another case than `email` (SES keeps an email identity's case, so
+ * `Alice@Example.com` and `alice@example.com` are two partitions), found without a Scan:
+ * - the usual spellings: the local part as typed, lower-case, upper-case and capitalized, each with the
+ *   domain as typed, lower-case and upper-case (one Query each, at most a dozen);
+ * - and every email the domain's own rows name in `identities` (a call that named the domain and the email
+ *   together, as the SES console's GetIdentityVerificationAttributes does), from the newest `domainPages`
+ *   pages of the domain's partition.
+ * An email stored in another mixed case that no call named together with its domain is not found: only a
+ * Scan could find it. The counts apply the rest of `q` (window, filters; its identity is replaced).
+ */
+export async function caseVariantsOf(
+  client: DynamoDBClient,
+  tableName: string,
+  email: string,
+  q: HistoryQuery = {},
+  { domainPages = 3 }: { domainPages?: number } = {},
+): Promise<StoredVariant[]> {
+  const at = email.lastIndexOf('@');
+  if (at <= 0 || at === email.length - 1) return [];
+  const local = email.slice(0, at);
+  const domain = email.slice(at + 1);
+  const lower = local.toLowerCase();
+  const candidates = new Set<string>();
+  for (const l of [local, lower, local.toUpperCase(), lower.charAt(0).toUpperCase() + lower.slice(1)]) {
+    for (const d of [domain, domain.toLowerCase(), domain.toUpperCase()]) candidates.add(`${l}@${d}`);
+  }
+  let startKey: Record<string, AttributeValue> | undefined;
+  for (let page = 0; page < domainPages; page++) {
+    const res = await client.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ProjectionExpression: '#ids',
+        ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#ids': IDENTITIES },
+        ExpressionAttributeValues: { ':pk': { S: domain.toLowerCase() } },
+        ScanIndexForward: false,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      }),
+    );
+    for (const item of res.Items ?? []) {
+      const named = unmarshall(item)[IDENTITIES];
+      const list: unknown[] = named instanceof Set ? [...named] : Array.isArray(named) ? named : [];
+      for (const v of list) if (typeof v === 'string' && v.toLowerCase() === email.toLowerCase()) candidates.add(v);
+    }
+    startKey = res.LastEvaluatedKey;
+    if (!startKey) break;
+  }
+  candidates.delete(email);
+  const found: StoredVariant[] = [];
+  for (const identity of candidates) {
+    const { count, atLeast } = await countHistory(client, tableName, { ...q, identity }, { cap: 1000, maxPages: 5 });
+    if (count > 0) found.push({ identity, count, atLeast });
+  }
+  return found;
 }

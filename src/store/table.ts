@@ -1,23 +1,18 @@
 /**
- * Create-if-missing for the audit table and a bucket: for `ses-audit local` and tests, where nothing like the
- * CDK stack has made them. Safe to call on every start.
+ * Create-if-missing for the audit table and the ledger table: for `ses-audit local` and tests, where nothing
+ * like the CDK stack has made them. Safe to call on every start.
  */
 import {
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
   UpdateTimeToLiveCommand,
+  type CreateTableCommandInput,
   type DynamoDBClient,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
-import {
-  CreateBucketCommand,
-  HeadBucketCommand,
-  type BucketLocationConstraint,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import { createTableInput, TTL_ATTRIBUTE } from './schema.js';
-import { oneLine, reasonOf } from '../errors.js';
+import { createLedgerTableInput, createTableInput, TTL_ATTRIBUTE } from './schema.js';
+import { reasonOf } from '../errors.js';
 
 export type EnsureResult = 'created' | 'exists';
 
@@ -38,11 +33,22 @@ export async function ensureTable(
   tableName: string,
   options: EnsureOptions = {},
 ): Promise<EnsureResult> {
-  const note = options.note ?? defaultNote;
+  const result = await ensureCreated(client, createTableInput(tableName), options);
+  await ensureTtl(client, tableName, options.note ?? defaultNote);
+  return result;
+}
+
+/** Creates the ledger table (schema.ts) if missing and waits until it is ACTIVE. */
+export function ensureLedgerTable(client: DynamoDBClient, tableName: string, options: EnsureOptions = {}): Promise<EnsureResult> {
+  return ensureCreated(client, createLedgerTableInput(tableName), options);
+}
+
+async function ensureCreated(client: DynamoDBClient, input: CreateTableCommandInput, options: EnsureOptions): Promise<EnsureResult> {
+  const tableName = input.TableName ?? '';
   let result: EnsureResult = 'exists';
   if ((await describeTable(client, tableName)) === undefined) {
     try {
-      await client.send(new CreateTableCommand(createTableInput(tableName)));
+      await client.send(new CreateTableCommand(input));
       result = 'created';
     } catch (err) {
       // Someone else created it between our describe and create: fine, it exists.
@@ -50,7 +56,6 @@ export async function ensureTable(
     }
   }
   await waitForActive(client, tableName, options.timeoutMs ?? 5 * 60_000);
-  await ensureTtl(client, tableName, note);
   return result;
 }
 
@@ -115,64 +120,6 @@ function isUnsupported(err: unknown): boolean {
   return name === 'UnknownOperationException' || name === 'UnrecognizedClientException' || name === 'NotImplemented';
 }
 
-/** Creates the bucket if missing (in the client's region). */
-export async function ensureBucket(s3: S3Client, bucket: string): Promise<EnsureResult> {
-  if (await bucketExists(s3, bucket)) return 'exists';
-  const region = await s3.config.region();
-  try {
-    await s3.send(
-      new CreateBucketCommand({
-        Bucket: bucket,
-        // us-east-1 is the default location and refuses to be named.
-        ...(region && region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } } : {}),
-      }),
-    );
-    return 'created';
-  } catch (err) {
-    const name = errorName(err);
-    if (name === 'BucketAlreadyOwnedByYou') return 'exists';
-    // s3rver answers BucketAlreadyExists for a bucket we own too (a racing creator); S3 means another account.
-    if (name === 'BucketAlreadyExists' && (await bucketExists(s3, bucket))) return 'exists';
-    if (name === 'BucketAlreadyExists') throw new Error(`bucket ${bucket} belongs to another account`);
-    throw err;
-  }
-}
-
-async function bucketExists(s3: S3Client, bucket: string): Promise<boolean> {
-  try {
-    await s3.send(new HeadBucketCommand({ Bucket: bucket }));
-    return true;
-  } catch (err) {
-    const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || errorName(err) === 'NotFound' || errorName(err) === 'NoSuchBucket') return false;
-    if (status === 403) throw new Error(`bucket ${bucket} exists but this account cannot use it (403)`);
-    throw err;
-  }
-}
-
 function errorName(err: unknown): string | undefined {
   return err instanceof Error ? err.name : undefined;
-}
-
-/**
- * One line for the DynamoDB failures a user can act on: a missing table, an endpoint that cannot be
- * reached. Undefined for anything else (the caller decides).
- */
-export function dynamoProblem(err: unknown, tableName: string, env: Record<string, string | undefined>): string | undefined {
-  const name = err instanceof Error ? err.name : '';
-  const code = (err as { code?: unknown } | undefined)?.code;
-  if (name === 'ResourceNotFoundException') return `table ${tableName} not found${env.TABLE_NAME ? '' : ' (set TABLE_NAME)'}`;
-  const network = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH'];
-  if ((typeof code === 'string' && network.includes(code)) || name === 'TimeoutError' || err instanceof AggregateError) {
-    const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || 'the regional endpoint';
-    return `cannot reach DynamoDB at ${endpoint}: ${networkReason(err)}`;
-  }
-  return undefined;
-}
-
-/** The network error's code says it best; Node reports a refused dual-stack connect as an AggregateError. */
-function networkReason(err: unknown): string {
-  const first: unknown = err instanceof AggregateError && err.errors.length ? err.errors[0] : err;
-  const code = (first as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : oneLine(reasonOf(first));
 }

@@ -18,6 +18,8 @@ export const SKIPPED_FOLDERS = {
 
 export type SkippedKind = (typeof SKIPPED_FOLDERS)[keyof typeof SKIPPED_FOLDERS];
 
+const SKIPPED_KIND: ReadonlyMap<string, SkippedKind> = new Map(Object.entries(SKIPPED_FOLDERS));
+
 /** A CloudTrail log file: the only kind that is read. */
 export interface LogKeyInfo {
   kind: 'log';
@@ -114,10 +116,8 @@ export function classifyKey(key: string): KeyInfo {
   const region = dated && REGION_RE.test(dated[1]) ? dated[1] : undefined;
   const date = dated ? isoDate(dated[2], dated[3], dated[4]) : undefined;
 
-  if (folder in SKIPPED_FOLDERS) {
-    const kind = SKIPPED_FOLDERS[folder as keyof typeof SKIPPED_FOLDERS];
-    return { kind, ...base, ...(region && date ? { region, date } : {}) };
-  }
+  const kind = SKIPPED_KIND.get(folder);
+  if (kind !== undefined) return { kind, ...base, ...(region && date ? { region, date } : {}) };
   if (folder !== 'CloudTrail') return { kind: 'other', reason: `unknown CloudTrail folder ${folder}` };
   if (!dated) return { kind: 'other', reason: 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path' };
   if (!region) return { kind: 'other', reason: `not a region: ${dated[1]}` };
@@ -126,10 +126,22 @@ export function classifyKey(key: string): KeyInfo {
   return { kind: 'log', ...base, region, date };
 }
 
-/** The delivery date (`YYYY-MM-DD`) of a CloudTrail log file key, else undefined (for backfill filters). */
-export function keyDate(key: string): string | undefined {
-  const info = classifyKey(key);
-  return info.kind === 'log' ? info.date : undefined;
+/**
+ * The region folder a key or a prefix reaches, `[prefix/]AWSLogs/[o-org/]ACCOUNT/CloudTrail[-Kind]/REGION/`
+ * (the folder whose subfolders are the days), else undefined. The same path rule as classifyKey.
+ */
+export function regionFolderOf(keyOrPrefix: string): string | undefined {
+  const m = TRAIL_PATH_RE.exec(keyOrPrefix);
+  if (!m) return undefined;
+  const rest = m[5];
+  const slash = rest.indexOf('/');
+  if (slash <= 0) return undefined;
+  return keyOrPrefix.slice(0, keyOrPrefix.length - rest.length + slash + 1);
+}
+
+/** The key prefix of one day in a region folder: `REGION_FOLDER/YYYY/MM/DD`. */
+export function dayFolder(regionFolder: string, date: string): string {
+  return regionFolder + date.replace(/-/g, '/');
 }
 
 function isoDate(y: string, m: string, d: string): string | undefined {

@@ -3,9 +3,7 @@ export interface S3ObjectRef {
   bucket: string;
   /** Decoded key (never URL-encoded). */
   key: string;
-  size?: number;
   versionId?: string;
-  eTag?: string;
 }
 
 export function s3Uri(ref: Pick<S3ObjectRef, 'bucket' | 'key'>): string {

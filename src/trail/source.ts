@@ -67,7 +67,7 @@ function mapErrors(source: AsyncIterable<Uint8Array>, map: (err: unknown) => unk
 
 export function fileError(err: unknown): unknown {
   if (err instanceof SourceError) return err;
-  const code = (err as { code?: string } | null)?.code;
+  const code = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
   switch (code) {
     case 'ENOENT':
       return new SourceError('no such file', { cause: err });
@@ -84,6 +84,7 @@ export function fileError(err: unknown): unknown {
 
 export function s3Error(err: unknown): unknown {
   if (err instanceof SourceError) return err;
+  // A boundary: SDK and Node errors carry these fields, each read defensively below.
   const e = err as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } } | null;
   const name = e?.name ?? '';
   const code = e?.code ?? '';

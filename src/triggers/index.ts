@@ -15,13 +15,13 @@
 import { InputError } from '../errors.js';
 import { decodeS3EventKey } from '../trail/keys.js';
 import type { S3ObjectRef } from '../trail/object.js';
-import { describeKeys, isObject, nonEmptyString, path, type JsonObject } from './json.js';
+import { describeKeys, isObject, str, path, type JsonObject } from '../json.js';
 import { fromEventBridge, fromMessage, fromS3Record, isEventBridgeEvent, isS3TestEvent, type Extracted } from './messages.js';
 import { batchResponse, sqsResponse, summarizeOrThrow } from './respond.js';
 import type { Plan, WorkUnit } from './types.js';
 
 export type * from './types.js';
-export { InvocationFailedError, NotProcessedError, isRetryable, outcomeOf, RESULT_STRING_MAX } from './respond.js';
+export { InvocationFailedError, NotProcessedError, outcomeOf, RESULT_STRING_MAX } from './respond.js';
 export type { UnitFailure, UnitOutcome } from './respond.js';
 
 /** Schema versions of S3 Batch Operations, and whether their task keys are URL-encoded. */
@@ -31,7 +31,7 @@ export const BATCH_KEYS_URL_ENCODED: Readonly<Record<string, boolean>> = { '1.0'
 export function planInvocation(event: unknown): Plan {
   if (!isObject(event)) throw new InputError(`unsupported event: ${describeKeys(event)}, not an object`);
   if (Array.isArray(event.Records)) return planRecords(event.Records);
-  if (Array.isArray(event.tasks) && 'invocationSchemaVersion' in event) return planBatchOperations(event);
+  if (Array.isArray(event.tasks) && 'invocationSchemaVersion' in event) return planBatchOperations(event, event.tasks);
   if (isEventBridgeEvent(event)) return planEventBridge(event);
   if (isS3TestEvent(event)) {
     // S3 sends its test event to SQS and SNS; seen directly only when someone invokes with it by hand.
@@ -70,22 +70,24 @@ function planS3(records: unknown[]): Plan {
  * reported back, so the event is not an SQS event we can answer: that throws.
  */
 function planSqs(records: unknown[]): Plan {
-  const messageIdOf = new Map<string, string>();
+  const messageIds = records.map((rec, i) => {
+    const messageId = str(path(rec, 'messageId'));
+    if (!messageId || !isObject(rec) || rec.eventSource !== 'aws:sqs') {
+      throw new InputError(`unsupported event: Records[${i}] is not an SQS message with a messageId`);
+    }
+    return messageId;
+  });
   const units = uniqueIds(
-    records.map((rec, i) => {
-      const messageId = nonEmptyString(path(rec, 'messageId'));
-      if (!messageId || !isObject(rec) || rec.eventSource !== 'aws:sqs') {
-        throw new InputError(`unsupported event: Records[${i}] is not an SQS message with a messageId`);
-      }
-      const body = rec.body;
-      return unitOf(messageId, () => {
+    records.map((rec, i) =>
+      unitOf(messageIds[i], () => {
+        const body = path(rec, 'body');
         if (typeof body !== 'string') throw new InputError('SQS message without body');
         return fromMessage(body, 'body', true);
-      });
-    }),
+      }),
+    ),
   );
   // uniqueIds may have suffixed a repeated messageId; SQS must still get the id it sent.
-  units.forEach((u, i) => messageIdOf.set(u.id, nonEmptyString(path(records[i], 'messageId')) as string));
+  const messageIdOf = new Map(units.map((u, i) => [u.id, messageIds[i]]));
   return { kind: 'sqs', units, respond: (results) => sqsResponse(units, messageIdOf, results) };
 }
 
@@ -94,7 +96,7 @@ function planSns(records: unknown[]): Plan {
   const units = uniqueIds(
     records.map((rec, i) => {
       const where = `Records[${i}]`;
-      const id = nonEmptyString(path(rec, 'Sns', 'MessageId')) ?? where;
+      const id = str(path(rec, 'Sns', 'MessageId')) ?? where;
       return unitOf(id, () => {
         if (!isObject(rec) || rec.EventSource !== 'aws:sns') throw new InputError(`${where} is not an SNS record`);
         const message = path(rec, 'Sns', 'Message');
@@ -113,30 +115,29 @@ function planEventBridge(event: JsonObject): Plan {
       `unsupported event: EventBridge source ${JSON.stringify(event.source)}, detail-type ${JSON.stringify(event['detail-type'])}`,
     );
   }
-  const id = nonEmptyString(event.id) ?? 'event';
+  const id = str(event.id) ?? 'event';
   const units = [unitOf(id, () => fromEventBridge(event, 'event'))];
   return { kind: 'eventbridge', units, respond: (results) => summarizeOrThrow('eventbridge', units, results) };
 }
 
 /** S3 Batch Operations, schema 1.0 or 2.0: one unit per task (S3 sends one task per invocation). */
-function planBatchOperations(event: JsonObject): Plan {
+function planBatchOperations(event: JsonObject, rawTasks: unknown[]): Plan {
   const version = event.invocationSchemaVersion;
   if (typeof version !== 'string' || !(version in BATCH_KEYS_URL_ENCODED)) {
     throw new InputError(`unsupported S3 Batch Operations invocationSchemaVersion ${JSON.stringify(version)}`);
   }
-  const invocationId = nonEmptyString(event.invocationId);
+  const invocationId = str(event.invocationId);
   if (!invocationId) throw new InputError('S3 Batch Operations event without invocationId');
   const encoded = BATCH_KEYS_URL_ENCODED[version];
-  const rawTasks = event.tasks as unknown[];
   const taskIds = rawTasks.map((task, i) => {
-    const taskId = nonEmptyString(path(task, 'taskId'));
+    const taskId = str(path(task, 'taskId'));
     // Without a taskId there is nothing to answer with: the event is broken, not just this task.
     if (!taskId) throw new InputError(`S3 Batch Operations tasks[${i}] without taskId`);
     return taskId;
   });
   const units = uniqueIds(
     rawTasks.map((task, i) =>
-      unitOf(taskIds[i], () => ({ objects: [batchTaskObject(task as JsonObject, encoded, i)], notes: [] })),
+      unitOf(taskIds[i], () => ({ objects: [batchTaskObject(task, encoded, i)], notes: [] })),
     ),
   );
   const tasks = units.map((unit, i) => ({ taskId: taskIds[i], unit }));
@@ -149,21 +150,21 @@ function planBatchOperations(event: JsonObject): Plan {
   };
 }
 
-function batchTaskObject(task: JsonObject, encoded: boolean, i: number): S3ObjectRef {
-  const bucket = nonEmptyString(task.s3Bucket) ?? bucketFromArn(task.s3BucketArn);
+function batchTaskObject(task: unknown, encoded: boolean, i: number): S3ObjectRef {
+  const bucket = str(path(task, 's3Bucket')) ?? bucketFromArn(path(task, 's3BucketArn'));
   if (!bucket) throw new InputError(`tasks[${i}] without s3Bucket or s3BucketArn`);
-  const rawKey = nonEmptyString(task.s3Key);
+  const rawKey = str(path(task, 's3Key'));
   if (!rawKey) throw new InputError(`tasks[${i}] without s3Key`);
-  const versionId = nonEmptyString(task.s3VersionId); // null when the bucket is not versioned
+  const versionId = str(path(task, 's3VersionId')); // null when the bucket is not versioned
   return { bucket, key: encoded ? decodeS3EventKey(rawKey) : rawKey, ...(versionId ? { versionId } : {}) };
 }
 
 /** `arn:aws:s3:::bucket` (bucket names hold no `:`; directory bucket ARNs end in `bucket/NAME`). */
 function bucketFromArn(arn: unknown): string | undefined {
-  const s = nonEmptyString(arn);
+  const s = str(arn);
   if (!s?.startsWith('arn:')) return undefined;
   const resource = s.slice(s.lastIndexOf(':') + 1);
-  return nonEmptyString(resource.startsWith('bucket/') ? resource.slice('bucket/'.length) : resource);
+  return str(resource.startsWith('bucket/') ? resource.slice('bucket/'.length) : resource);
 }
 
 function unitOf(id: string, extract: () => Extracted): WorkUnit {

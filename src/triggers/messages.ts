@@ -6,7 +6,7 @@
 import { InputError } from '../errors.js';
 import type { S3ObjectRef } from '../trail/object.js';
 import { decodeS3EventKey } from '../trail/keys.js';
-import { describeKeys, isObject, nonEmptyString, nonNegativeNumber, path, type JsonObject } from './json.js';
+import { describeKeys, isObject, path, str, type JsonObject } from '../json.js';
 
 export interface Extracted {
   objects: S3ObjectRef[];
@@ -26,26 +26,16 @@ export function fromS3Record(record: unknown, where: string): Extracted {
     const seen = isObject(record) ? `eventSource ${JSON.stringify(record.eventSource)}` : describeKeys(record);
     throw new InputError(`${where}: not an S3 event record (${seen})`);
   }
-  const eventName = nonEmptyString(record.eventName);
+  const eventName = str(record.eventName);
   if (!eventName || !OBJECT_CREATED_RE.test(eventName)) {
     return { objects: [], notes: [`${eventName ?? 'record without eventName'} ignored`] };
   }
-  const bucket = nonEmptyString(path(record, 's3', 'bucket', 'name'));
+  const bucket = str(path(record, 's3', 'bucket', 'name'));
   if (!bucket) throw new InputError(`${where}: S3 event record without s3.bucket.name`);
-  const rawKey = nonEmptyString(path(record, 's3', 'object', 'key'));
+  const rawKey = str(path(record, 's3', 'object', 'key'));
   if (!rawKey) throw new InputError(`${where}: S3 event record without s3.object.key`);
-  const obj = path(record, 's3', 'object') as JsonObject;
-  return {
-    objects: [
-      withOptional(
-        { bucket, key: decodeS3EventKey(rawKey) },
-        nonNegativeNumber(obj.size),
-        nonEmptyString(obj.versionId),
-        nonEmptyString(obj.eTag),
-      ),
-    ],
-    notes: [],
-  };
+  const versionId = str(path(record, 's3', 'object', 'versionId'));
+  return { objects: [{ bucket, key: decodeS3EventKey(rawKey), ...(versionId ? { versionId } : {}) }], notes: [] };
 }
 
 /** `{"Records":[...]}` of S3 records (the body S3 sends to SQS and SNS). */
@@ -60,12 +50,12 @@ export function fromS3Event(event: JsonObject, where: string): Extracted {
  * Its keys are plain (not URL-encoded).
  */
 export function fromCloudTrailNotice(notice: JsonObject, where: string): Extracted {
-  const bucket = nonEmptyString(notice.s3Bucket);
+  const bucket = str(notice.s3Bucket);
   const keys = notice.s3ObjectKey;
   if (!bucket || !Array.isArray(keys)) throw new InputError(`${where}: CloudTrail notice without s3Bucket or s3ObjectKey`);
   if (keys.length === 0) return { objects: [], notes: ['CloudTrail notice without keys ignored'] };
   const objects = keys.map((key, i) => {
-    const k = nonEmptyString(key);
+    const k = str(key);
     if (!k) throw new InputError(`${where}: CloudTrail notice s3ObjectKey[${i}] is not a key`);
     return { bucket, key: k };
   });
@@ -86,14 +76,11 @@ export function fromEventBridge(event: JsonObject, where: string): Extracted {
   if (detailType !== 'Object Created') {
     return { objects: [], notes: [`EventBridge ${JSON.stringify(detailType)} ignored`] };
   }
-  const bucket = nonEmptyString(path(event, 'detail', 'bucket', 'name'));
-  const key = nonEmptyString(path(event, 'detail', 'object', 'key'));
+  const bucket = str(path(event, 'detail', 'bucket', 'name'));
+  const key = str(path(event, 'detail', 'object', 'key'));
   if (!bucket || !key) throw new InputError(`${where}: Object Created event without detail.bucket.name or detail.object.key`);
-  const obj = path(event, 'detail', 'object') as JsonObject;
-  return {
-    objects: [withOptional({ bucket, key }, nonNegativeNumber(obj.size), nonEmptyString(obj['version-id']), nonEmptyString(obj.etag))],
-    notes: [],
-  };
+  const versionId = str(path(event, 'detail', 'object', 'version-id'));
+  return { objects: [{ bucket, key, ...(versionId ? { versionId } : {}) }], notes: [] };
 }
 
 /** `{"Service":"Amazon S3","Event":"s3:TestEvent",...}`, sent once when a notification is configured. */
@@ -136,13 +123,4 @@ export function fromMessage(body: string, where: string, allowSnsEnvelope: boole
 
 export function merge(parts: Extracted[]): Extracted {
   return { objects: parts.flatMap((p) => p.objects), notes: parts.flatMap((p) => p.notes) };
-}
-
-function withOptional(ref: S3ObjectRef, size?: number, versionId?: string, eTag?: string): S3ObjectRef {
-  return {
-    ...ref,
-    ...(size !== undefined ? { size } : {}),
-    ...(versionId !== undefined ? { versionId } : {}),
-    ...(eTag !== undefined ? { eTag } : {}),
-  };
 }

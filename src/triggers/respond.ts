@@ -1,15 +1,8 @@
 /** Turning the result of each unit into what each service expects back. */
 import { SesAuditError, isRetryable, oneLine, reasonOf } from '../errors.js';
 import { s3Uri } from '../trail/object.js';
-import type {
-  BatchOperationsResponse,
-  BatchResultCode,
-  InvocationSummary,
-  SqsBatchResponse,
-  TriggerKind,
-  UnitResult,
-  WorkUnit,
-} from './types.js';
+import type { S3BatchResult, S3BatchResultResultCode, SQSBatchResponse } from 'aws-lambda';
+import type { InvocationSummary, TriggerKind, UnitResult, WorkUnit } from './types.js';
 
 export type UnitOutcome =
   | { status: 'ok'; summary?: string }
@@ -31,10 +24,6 @@ export function outcomeOf(unit: WorkUnit, results: ReadonlyMap<string, UnitResul
   if (!r) return { status: 'failed', error: new NotProcessedError() };
   return r.summary !== undefined ? { status: 'ok', summary: r.summary } : { status: 'ok' };
 }
-
-/** Error codes and names (SDK v3, Node) that mean "try again later" when an error is not one of ours. */
-
-export { isRetryable };
 
 export interface UnitFailure {
   id: string;
@@ -102,7 +91,7 @@ export function sqsResponse(
   units: WorkUnit[],
   messageIdOf: ReadonlyMap<string, string>,
   results: ReadonlyMap<string, UnitResult>,
-): SqsBatchResponse {
+): SQSBatchResponse {
   const failed = new Set<string>();
   for (const unit of units) {
     if (outcomeOf(unit, results).status === 'failed') failed.add(messageIdOf.get(unit.id) ?? unit.id);
@@ -122,14 +111,14 @@ export function batchResponse(
   invocationId: string,
   tasks: { taskId: string; unit: WorkUnit }[],
   results: ReadonlyMap<string, UnitResult>,
-): BatchOperationsResponse {
+): S3BatchResult {
   return {
     invocationSchemaVersion,
     treatMissingKeysAs: 'PermanentFailure',
     invocationId,
     results: tasks.map(({ taskId, unit }) => {
       const o = outcomeOf(unit, results);
-      let resultCode: BatchResultCode;
+      let resultCode: S3BatchResultResultCode;
       let text: string;
       if (o.status === 'failed') {
         resultCode = isRetryable(o.error) ? 'TemporaryFailure' : 'PermanentFailure';

@@ -1,3 +1,4 @@
+import type { S3BatchResult, SQSBatchResponse } from 'aws-lambda';
 import type { S3ObjectRef } from '../trail/object.js';
 
 export type TriggerKind = 's3' | 'sqs' | 'sns' | 'eventbridge' | 'batch-operations';
@@ -25,18 +26,28 @@ export interface WorkUnit {
 
 export type UnitResult = { ok: true; summary?: string } | { ok: false; error: unknown };
 
-export interface Plan {
-  kind: TriggerKind;
+interface PlanOf<K extends TriggerKind, R> {
+  kind: K;
   units: WorkUnit[];
-  /** S3 Batch Operations schema 2.0 `job.userArguments`, passed on as given. */
-  userArguments?: Record<string, string>;
   /**
    * What the handler returns to the service, from the result of each unit (keyed by `WorkUnit.id`).
    * Throws (S3, SNS, EventBridge) when a unit failed, so Lambda retries the event and then hands it to
    * the on-failure destination; SQS and Batch Operations report per item instead and never throw.
    */
-  respond(results: ReadonlyMap<string, UnitResult>): unknown;
+  respond(results: ReadonlyMap<string, UnitResult>): R;
 }
+
+/** How to run one invocation: its units, and the answer its service expects (typed per trigger). */
+export type Plan =
+  | PlanOf<'s3' | 'sns' | 'eventbridge', InvocationSummary>
+  | PlanOf<'sqs', SQSBatchResponse>
+  | (PlanOf<'batch-operations', S3BatchResult> & {
+      /** S3 Batch Operations schema 2.0 `job.userArguments`, passed on as given. */
+      userArguments?: Record<string, string>;
+    });
+
+/** What the handler returns: whatever the plan's `respond` gives for its trigger. */
+export type HandlerResult = ReturnType<Plan['respond']>;
 
 /** What an S3, SNS or EventBridge invocation returns when every unit succeeded. */
 export interface InvocationSummary {
@@ -48,18 +59,4 @@ export interface InvocationSummary {
   notes: string[];
   /** `summary` of each successful unit that had one. */
   summaries: string[];
-}
-
-/** Partial batch response (Lambda `ReportBatchItemFailures`). */
-export interface SqsBatchResponse {
-  batchItemFailures: { itemIdentifier: string }[];
-}
-
-export type BatchResultCode = 'Succeeded' | 'TemporaryFailure' | 'PermanentFailure';
-
-export interface BatchOperationsResponse {
-  invocationSchemaVersion: string;
-  treatMissingKeysAs: BatchResultCode;
-  invocationId: string;
-  results: { taskId: string; resultCode: BatchResultCode; resultString: string }[];
 }

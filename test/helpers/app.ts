@@ -11,6 +11,8 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../src/observability.js';
 import { captureOutput, type Captured } from './capture.js';
 import type { FakeS3, FakeTable } from './aws-mocks.js';
+import type { S3BatchResult } from 'aws-lambda';
+import type { HandlerResult, InvocationSummary } from '../../src/triggers/types.js';
 
 export const TABLE = 'ses-audit-test';
 /** The fixed clock of the tests: 2026-11-20T10:35:00Z. */
@@ -71,7 +73,20 @@ export async function rejectionOf(p: Promise<unknown>): Promise<Error> {
   try {
     await p;
   } catch (err) {
+    // What the handler throws is an Error (our errors, or the SDK's).
     return err as Error;
   }
   throw new Error('expected the invocation to fail, but it succeeded');
+}
+
+/** An S3, SNS or EventBridge invocation's result (fails the test for any other shape). */
+export function invocationSummary(result: HandlerResult): InvocationSummary {
+  if (!('summaries' in result)) throw new Error(`expected an invocation summary, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** An S3 Batch Operations invocation's result (fails the test for any other shape). */
+export function batchResult(result: HandlerResult): S3BatchResult {
+  if (!('results' in result)) throw new Error(`expected a Batch Operations result, got ${JSON.stringify(result)}`);
+  return result;
 }

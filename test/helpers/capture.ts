@@ -36,6 +36,7 @@ export interface Captured {
 export function captureOutput(): Captured {
   const raw: string[] = [];
   const grab = (chunk: unknown): boolean => {
+    // write() takes a string or bytes; the spy sees its first argument untyped.
     raw.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8'));
     return true;
   };
@@ -49,6 +50,7 @@ export function captureOutput(): Captured {
       for (const line of chunk.split('\n')) {
         if (!line.startsWith('{')) continue;
         try {
+          // A line that starts with `{`: a JSON object when it parses.
           out.push(JSON.parse(line) as Record<string, unknown>);
         } catch {
           // not JSON: ignore
@@ -57,6 +59,7 @@ export function captureOutput(): Captured {
     }
     return out;
   };
+  // Objects with `_aws` are the EMF documents Powertools Metrics prints.
   const emf = (): EmfDoc[] => parsed().filter((o) => typeof o._aws === 'object') as EmfDoc[];
   const metric = (name: string): number[] =>
     emf().flatMap((doc) => {

@@ -30,5 +30,6 @@ export function jsonLines(text: string): Array<Record<string, unknown>> {
   return text
     .split('\n')
     .filter((l) => l.trim() !== '')
+    // Each line is a JSON object (a row).
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

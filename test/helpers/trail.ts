@@ -1,12 +1,12 @@
 /**
  * Trail files and Lambda events for handler tests: the sample files in events/trail, generated files
- * (scripts/trailgen.ts), hand-made records, and S3 / SQS / Batch Operations events naming them.
+ * (test/fixtures/trailgen.ts), hand-made records, and S3 / SQS / Batch Operations events naming them.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { generateTrail, type TrailGenOptions } from '../../scripts/trailgen.js';
+import { generateTrail, type TrailGenOptions } from '../fixtures/trailgen.js';
 import type { Config } from '../../src/config.js';
 import { processTrail, type TrailSummary } from '../../src/pipeline.js';
 import type { AuditRow } from '../../src/ses/row.js';

@@ -5,15 +5,17 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalAws, type LocalAws } from '../../src/local/servers.js';
-import { ensureBucket, ensureTable } from '../../src/store/table.js';
+import { ensureTable } from '../../src/store/table.js';
+import { ensureBucket } from '../../src/local/bucket.js';
 import { makeDynamoClient, makeS3Client } from '../../src/aws.js';
 import { DEFAULT_LIMITS } from '../../src/config.js';
 import { processTrail } from '../../src/pipeline.js';
 import { openFile } from '../../src/trail/source.js';
-import { BACKFILL_HELP, listTrailObjects, runBackfill, type BackfillHooks, type ListedEntry } from '../../src/cli/backfill.js';
-import { writeTrailFile } from '../../scripts/trailgen.js';
+import { backfillCommandWith, type BackfillHooks } from '../../src/cli/commands/backfill.js';
+import { main } from '../../src/cli/main.js';
+import { writeTrailFile } from '../fixtures/trailgen.js';
 
 const BUCKET = 'trail';
 const TABLE = 'backfill-test';
@@ -106,29 +108,29 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-function sink(append: (s: string) => void, tty = false): Writable {
+function sink(append: (s: string) => void, tty = false, columns = 200): Writable {
   const w = new Writable({
     write(chunk, _enc, cb) {
       append(String(chunk));
       cb();
     },
   });
-  if (tty) Object.assign(w, { isTTY: true, columns: 200 });
+  if (tty) Object.assign(w, { isTTY: true, columns });
   return w;
 }
 
-async function backfill(args: string[], o: { env?: Record<string, string>; tty?: boolean; hooks?: BackfillHooks } = {}) {
+async function backfill(args: string[], o: { env?: Record<string, string>; tty?: boolean; columns?: number; hooks?: BackfillHooks } = {}) {
   let stdout = '';
   let stderr = '';
-  const code = await runBackfill(
-    args,
+  const code = await main(
+    ['backfill', ...args],
     {
       stdout: sink((s) => (stdout += s)),
-      stderr: sink((s) => (stderr += s), o.tty),
+      stderr: sink((s) => (stderr += s), o.tty, o.columns),
       env: { ...aws.env, TABLE_NAME: TABLE, ...o.env },
       isTTY: o.tty ?? false,
     },
-    o.hooks,
+    [backfillCommandWith(o.hooks ?? {})],
   );
   return { code, stdout, stderr };
 }
@@ -274,6 +276,22 @@ describe('ses-audit backfill', () => {
     expect(r.stderr).toMatch(/\r\x1b\[2Klisting: [^\r\n]+\nsummary: [^\r\n]+\n$/);
   });
 
+  it('on a narrow terminal the bar keeps files, rate and ETA, and says what listing has seen before any file', async () => {
+    const r = await backfill([`s3://${BUCKET}`, '--dry-run', '--concurrency', '1'], { tty: true, columns: 60 });
+    const bars = r.stderr
+      .split('\r\x1b[2K')
+      .map((t) => t.split('\n')[0])
+      .filter((t) => /^(\[|\d+%|listing )/.test(t));
+    expect(bars.length).toBeGreaterThan(2);
+    for (const bar of bars) expect(bar.length, bar).toBeLessThan(60);
+    const progress = bars.filter((b) => / files, /.test(b));
+    expect(progress.length).toBeGreaterThan(0);
+    for (const bar of progress) expect(bar, bar).toMatch(/\d+\/\d+\+? files, [\d.]+ files\/s, ETA \S+/);
+    // Before the first log file is found the line says what the listing has seen, not "0/0+ files".
+    expect(r.stderr).not.toContain('0/0+ files');
+    expect(bars[0]).toMatch(/^listing s3:\/\/trail\/: \d+ keys? in \d+ requests?, no log files yet$/);
+  });
+
   it('Ctrl-C finishes the files in flight, prints the summary so far and a --start-after to resume with (exit 130)', async () => {
     let interrupt = () => {};
     const hooks: BackfillHooks = {
@@ -346,93 +364,14 @@ describe('ses-audit backfill', () => {
       expect(r.stderr).toMatch(/^error: [^\n]+ \(ses-audit backfill --help\)\n$/);
     }
     const help = await backfill(['--help']);
-    expect(help).toEqual({ code: 0, stdout: BACKFILL_HELP + '\n', stderr: '' });
-  });
-});
-
-describe('listTrailObjects', () => {
-  /** ListObjectsV2 over a sorted key list, as S3 answers it (key order, StartAfter, MaxKeys, tokens). */
-  function fakeS3(keys: string[]) {
-    const sorted = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    const requests: Array<{ StartAfter?: string; ContinuationToken?: string }> = [];
-    const client = {
-      async send(command: ListObjectsV2Command) {
-        const input = command.input;
-        requests.push({ StartAfter: input.StartAfter, ContinuationToken: input.ContinuationToken });
-        const after = input.ContinuationToken ?? input.StartAfter ?? '';
-        const matching = sorted.filter((k) => k.startsWith(input.Prefix ?? '') && k > after);
-        const page = matching.slice(0, input.MaxKeys ?? 1000);
-        const truncated = matching.length > page.length;
-        return {
-          Contents: page.map((Key) => ({ Key, Size: 100 })),
-          IsTruncated: truncated,
-          NextContinuationToken: truncated ? page.at(-1) : undefined,
-        };
-      },
-    };
-    return { client: client as unknown as S3Client, requests };
-  }
-
-  const day = (d: Date) => d.toISOString().slice(0, 10);
-  /** Two regions of two accounts, a year of days with 3 files a day each, and digests. */
-  function bucketKeys(): string[] {
-    const keys: string[] = ['README.txt'];
-    for (const root of ['AWSLogs/111122223333', `t/AWSLogs/${ORG}/444455556666`]) {
-      for (const region of ['eu-west-1', 'us-east-1']) {
-        for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2027, 0, 1); t += 86_400_000) {
-          const [y, m, dd] = day(new Date(t)).split('-');
-          for (let i = 0; i < 3; i++) keys.push(`${root}/CloudTrail/${region}/${y}/${m}/${dd}/x_CloudTrail_${region}_${y}${m}${dd}T000${i}Z_a.json.gz`);
-          keys.push(`${root}/CloudTrail-Digest/${region}/${y}/${m}/${dd}/x_CloudTrail-Digest_${region}_t_${region}_${y}${m}${dd}T000000Z.json.gz`);
-        }
-      }
+    expect(help).toMatchObject({ code: 0, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: ses-audit backfill s3:\/\/BUCKET\[\/PREFIX\] \[options\]\n/);
+    for (const flag of ['--since', '--until', '--concurrency', '--dry-run', '--start-after', '--progress-interval', '--region', '--profile']) {
+      expect(help.stdout).toContain(flag);
     }
-    return keys;
-  }
-
-  async function list(keys: string[], o: { prefix?: string; since?: string; until?: string; pageSize?: number; startAfter?: string }) {
-    const { client, requests } = fakeS3(keys);
-    const stats = { requests: 0, objects: 0, jumps: 0 };
-    const entries: ListedEntry[] = [];
-    for await (const page of listTrailObjects(client, { bucket: 'b', prefix: o.prefix ?? '', ...o }, stats)) entries.push(...page);
-    return { entries, stats, requests, logs: entries.filter((e) => e.kind === 'log').map((e) => e.key) };
-  }
-
-  it('lists everything page by page without a window', async () => {
-    const keys = bucketKeys();
-    const { entries, stats } = await list(keys, { pageSize: 1000 });
-    expect(entries).toHaveLength(keys.length);
-    expect(stats.requests).toBe(Math.ceil(keys.length / 1000));
-    expect(entries.filter((e) => e.kind === 'skipped')).toHaveLength(1 + 4 * 365);
-  });
-
-  it('jumps over the days outside the window in every region, reading only a page per region boundary', async () => {
-    const keys = bucketKeys();
-    const { logs: found, stats } = await list(keys, { since: '2026-06-01', until: '2026-06-02', pageSize: 100 });
-    expect(found).toHaveLength(4 * 2 * 3);
-    expect(found.every((k) => /\/2026\/06\/0[12]\//.test(k))).toBe(true);
-    // 4 log regions + 4 digest regions: a jump to June and one past the region each, a page or two apiece.
-    expect(stats.jumps).toBeGreaterThanOrEqual(8);
-    expect(stats.objects).toBeLessThan(2_500);
-    expect(stats.requests).toBeLessThan(40);
-  });
-
-  it('starts at --since when the prefix names a region folder, and honours --start-after', async () => {
-    const keys = bucketKeys();
-    const prefix = 'AWSLogs/111122223333/CloudTrail/us-east-1/';
-    const r = await list(keys, { prefix, since: '2026-12-30', pageSize: 1000 });
-    expect(r.requests[0].StartAfter).toBe(`${prefix}2026/12/30`);
-    expect(r.stats.requests).toBe(1);
-    expect(r.stats.objects).toBe(6);
-    const after = await list(keys, { prefix, startAfter: r.logs[2] });
-    expect(after.logs).toEqual(r.logs.slice(3));
   });
 });
 
-/**
- * s3rver makes ListObjectsV2 continuation tokens with single DES, which OpenSSL 3 (Node 17+) only has in its
- * legacy provider: every truncated listing answers 500. 3DES with three equal keys is single DES, so this
- * maps one onto the other while a test needs pages. (Belongs in src/local/servers.ts.)
- */
 function closedPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { DeleteTableCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startLocalAws, type LocalAws } from '../../src/local/servers.js';
-import { ensureBucket, ensureTable } from '../../src/store/table.js';
+import { ensureTable } from '../../src/store/table.js';
+import { ensureBucket } from '../../src/local/bucket.js';
 import { makeDynamoClient, makeS3Client } from '../../src/aws.js';
 import { toRow } from '../../src/store/history.js';
 import { processTrail } from '../../src/pipeline.js';
 import type { AuditRow } from '../../src/ses/row.js';
-import { writeTrailFile } from '../../scripts/trailgen.js';
+import { writeTrailFile } from '../fixtures/trailgen.js';
 import { runCli } from '../helpers/cli.js';
 
 const ROOT = join(import.meta.dirname, '../..');

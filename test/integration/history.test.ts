@@ -5,13 +5,16 @@ import { DynamoDBClient, PutItemCommand, QueryCommand } from '@aws-sdk/client-dy
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { startLocalAws, type LocalAws } from '../../src/local/servers.js';
 import { ensureTable } from '../../src/store/table.js';
-import { countHistory, keyRange, parseTimeBound, queryHistory } from '../../src/store/history.js';
-import { historyCommand, normalizeIdentity } from '../../src/cli/history.js';
+import { countHistory, keyRange, queryHistory } from '../../src/store/history.js';
+import { normalizeIdentity } from '../../src/cli/commands/history.js';
+import { main } from '../../src/cli/main.js';
 import type { AuditRow } from '../../src/ses/row.js';
 
 const TABLE = 'history-test';
 const ROLE = 'arn:aws:iam::111122223333:role/Admin';
 const USER = 'arn:aws:iam::111122223333:user/alice';
+/** What a row written for an IAM user's call carries (src/ses/actor.ts actorOf). */
+const BY_USER: Partial<AuditRow> = { actor: USER, actorType: 'IAMUser', principalArn: USER, userName: 'alice' };
 
 let seq = 0;
 function row(identity: string, eventTime: string, extra: Partial<AuditRow> = {}): AuditRow {
@@ -20,6 +23,10 @@ function row(identity: string, eventTime: string, extra: Partial<AuditRow> = {})
     identity,
     eventKey: `${eventTime}#${eventID}`,
     actor: ROLE,
+    actorType: 'AssumedRole',
+    principalArn: 'arn:aws:sts::111122223333:assumed-role/Admin/ops-bot',
+    sessionIssuerArn: ROLE,
+    userName: 'ops-bot',
     eventName: 'GetIdentityVerificationAttributes',
     identityKind: identity.includes('@') ? 'email' : identity.includes('/') ? 'resource' : 'domain',
     identities: [identity],
@@ -49,7 +56,7 @@ const MAIN = [
   row('example.com', '2026-11-20T10:00:00Z', { eventName: 'VerifyDomainIdentity', requestParameters: { domain: 'Example.com' } }),
   row('example.com', '2026-11-20T09:00:00Z', {
     eventName: 'DeleteIdentity',
-    actor: USER,
+    ...BY_USER,
     errorCode: 'AccessDenied',
     errorMessage: 'not allowed',
     sourceIPAddress: '198.51.100.1',
@@ -58,20 +65,59 @@ const MAIN = [
   }),
   row('example.com', '2026-11-21T08:30:00Z', { eventName: 'DeleteIdentity', actor: ROLE }),
   row('example.com', '2026-11-19T07:00:00Z', { readOnly: true, expiresAt: 1_900_000_000 }),
-  row('other.example', '2026-11-20T11:00:00Z', { eventName: 'DeleteIdentity', actor: USER }),
+  row('other.example', '2026-11-20T11:00:00Z', { eventName: 'DeleteIdentity', ...BY_USER }),
   row('hint.example', '2026-11-20T11:00:00Z'),
   row('hint.example', '2026-11-20T11:00:01Z'),
   row('User@hint.example', '2026-11-20T12:00:00Z', { identityKind: 'email' }),
 ];
 
 const PAGED = Array.from({ length: 30 }, (_, i) =>
-  row('paged.example', `2026-11-20T10:${String(i).padStart(2, '0')}:00Z`, { actor: i % 10 === 0 ? USER : ROLE }),
+  row('paged.example', `2026-11-20T10:${String(i).padStart(2, '0')}:00Z`, i % 10 === 0 ? BY_USER : {}),
 );
 
 // ~100 KB each: more than DynamoDB's (and dynalite's) 1 MB per Query page.
 const BIG = Array.from({ length: 14 }, (_, i) =>
   row('big.example', `2026-11-20T10:00:${String(i).padStart(2, '0')}Z`, { userAgent: 'x'.repeat(100_000) }),
 );
+
+// Who and where (issue 13): IAM Identity Center sessions, a role with an IAM path, root, a service.
+const ACCT = '111122223333';
+const SSO_ROLE_NAME = 'AWSReservedSSO_AdminAccess_0123456789abcdef';
+const SSO_ROLE = `arn:aws:iam::${ACCT}:role/aws-reserved/sso.amazonaws.com/${SSO_ROLE_NAME}`;
+const sso = (user: string): Partial<AuditRow> => ({
+  actor: SSO_ROLE,
+  actorType: 'AssumedRole',
+  principalArn: `arn:aws:sts::${ACCT}:assumed-role/${SSO_ROLE_NAME}/${user}`,
+  principalId: `AROAEXAMPLEID0000001:${user}`,
+  sessionIssuerArn: SSO_ROLE,
+  userName: user,
+});
+const PATH_ROLE = `arn:aws:iam::${ACCT}:role/team/mail/deployer`;
+const PATH_SESSION = `arn:aws:sts::${ACCT}:assumed-role/deployer/ci-run-7`;
+const WHO = [
+  row('who.example', '2026-11-20T10:00:00Z', { ...sso('alice@corp.example'), eventName: 'PutIdentityPolicy', awsRegion: 'eu-west-1', accountId: '444455556666' }),
+  row('who.example', '2026-11-20T10:01:00Z', { ...sso('bob@corp.example'), eventName: 'DeleteIdentityPolicy' }),
+  row('who.example', '2026-11-20T10:02:00Z', { actor: PATH_ROLE, actorType: 'AssumedRole', principalArn: PATH_SESSION, sessionIssuerArn: PATH_ROLE, userName: 'ci-run-7', eventName: 'SetIdentityDkimEnabled' }),
+  row('who.example', '2026-11-20T10:03:00Z', { actor: `arn:aws:iam::${ACCT}:root`, actorType: 'Root', principalArn: `arn:aws:iam::${ACCT}:root`, principalId: ACCT, userName: undefined }),
+  row('who.example', '2026-11-20T10:04:00Z', { actor: 'ses.amazonaws.com', actorType: 'AWSService', invokedBy: 'ses.amazonaws.com', principalArn: undefined, userName: undefined }),
+  row('other.example', '2026-11-20T10:05:00Z', { ...sso('alice@corp.example'), eventName: 'VerifyDomainDkim' }),
+  // A newer Identity Center instance puts its region in the role path (as real records show).
+  row('regional.example', '2026-11-20T10:06:00Z', {
+    actor: `arn:aws:iam::${ACCT}:role/aws-reserved/sso.amazonaws.com/us-west-2/AWSReservedSSO_ReadOnly_aa11`,
+    actorType: 'AssumedRole',
+    principalArn: `arn:aws:sts::${ACCT}:assumed-role/AWSReservedSSO_ReadOnly_aa11/dana@corp.example`,
+    userName: 'dana@corp.example',
+  }),
+];
+
+// Emails stored in another case than a user types them.
+const CASES = [
+  row('alice@case.example', '2026-11-20T10:00:00Z', { identityKind: 'email' }),
+  row('alice@case.example', '2026-11-20T10:01:00Z', { identityKind: 'email' }),
+  row('alice@case.example', '2026-11-20T10:02:00Z', { identityKind: 'email' }),
+  row('aLiCe@mixed.example', '2026-11-20T10:00:00Z', { identityKind: 'email', identities: ['mixed.example', 'aLiCe@mixed.example'] }),
+  row('mixed.example', '2026-11-20T10:00:00Z', { identities: ['mixed.example', 'aLiCe@mixed.example'] }),
+];
 
 let aws: LocalAws;
 let client: DynamoDBClient;
@@ -84,7 +130,7 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
   });
   await ensureTable(client, TABLE, { note: () => {} });
-  const all = [...EDGE, ...MAIN, ...PAGED, ...BIG];
+  const all = [...EDGE, ...MAIN, ...PAGED, ...BIG, ...WHO, ...CASES];
   await Promise.all(
     all.map((r) =>
       client.send(new PutItemCommand({ TableName: TABLE, Item: marshall(r, { removeUndefinedValues: true }) })),
@@ -115,7 +161,7 @@ async function cli(args: string[], env: Record<string, string> = {}) {
       },
     });
   try {
-    const code = await historyCommand(args, {
+    const code = await main(['history', ...args], {
       stdout: sink((s) => (stdout += s)),
       stderr: sink((s) => (stderr += s)),
       env: ioEnv,
@@ -149,17 +195,18 @@ describe('ses-audit history', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     const lines = stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^TIME\s+ACTION\s+RESULT\s+ACTOR\s+SOURCE IP$/);
+    expect(lines[0]).toMatch(/^TIME\s+ACTION\s+RESULT\s+WHO\s+ACCOUNT\s+REGION\s+ACTOR\s+SOURCE IP$/);
     expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual([
       '2026-11-21T08:30:00Z',
       '2026-11-20T10:00:00Z',
       '2026-11-20T09:00:00Z',
       '2026-11-19T07:00:00Z',
     ]);
-    expect(lines[3]).toMatch(/DeleteIdentity\s+AccessDenied\s+arn:aws:iam::111122223333:user\/alice\s+198\.51\.100\.1$/);
-    expect(lines[2]).toMatch(/VerifyDomainIdentity\s+ok\s+/);
+    // Not a terminal: every value in full.
+    expect(lines[3]).toMatch(/DeleteIdentity\s+AccessDenied\s+alice\s+111122223333\s+us-east-1\s+arn:aws:iam::111122223333:user\/alice\s+198\.51\.100\.1$/);
+    expect(lines[2]).toMatch(/VerifyDomainIdentity\s+ok\s+ops-bot\s+111122223333\s+us-east-1\s+arn:aws:iam::111122223333:role\/Admin\s+/);
     // Aligned: each column starts at the same offset on every line.
-    for (const col of ['ACTION', 'RESULT', 'ACTOR', 'SOURCE IP']) {
+    for (const col of ['ACTION', 'RESULT', 'WHO', 'ACCOUNT', 'REGION', 'ACTOR', 'SOURCE IP']) {
       const at = lines[0].indexOf(col);
       for (const l of lines.slice(1)) expect(l[at - 1]).toBe(' ');
       for (const l of lines.slice(1)) expect(l[at]).not.toBe(' ');
@@ -171,7 +218,9 @@ describe('ses-audit history', () => {
     expect(code).toBe(0);
     const rows = jsonLines(stdout);
     const expected = MAIN.filter((r) => r.identity === 'example.com').sort((a, b) => (a.eventKey < b.eventKey ? 1 : -1));
-    expect(rows).toEqual(expected);
+    // The rows as stored, plus who made each call.
+    const who = new Map([[USER, 'alice'], [ROLE, 'ops-bot']]);
+    expect(rows).toEqual(expected.map((r) => ({ ...r, who: who.get(r.actor) })));
     expect(rows.find((r) => r.eventName === 'VerifyDomainIdentity')?.requestParameters).toEqual({ domain: 'Example.com' });
     expect(rows.find((r) => r.errorCode)?.requestParameters).toBe('{"identity":"example.com"}');
   });
@@ -219,17 +268,17 @@ describe('ses-audit history', () => {
     expect(await at('--until', '2026-11-20T00:00:00Z')).toEqual(['2026-11-20T00:00:00Z', '2026-11-19T23:59:59Z']);
   });
 
-  it('parses bounds strictly', () => {
-    expect(parseTimeBound('2026-11-20T10:15Z', 'since').utc).toBe('2026-11-20T10:15:00Z');
-    expect(parseTimeBound('2026-11-20T00:30:00+01:00', 'since').utc).toBe('2026-11-19T23:30:00Z');
-    expect(keyRange('2026-11-20', '2026-11-20')).toMatchObject({
+  it('keyRange: a day as --until covers it to its last second', () => {
+    expect(keyRange({ utc: '2026-11-20T00:00:00Z', isDate: true }, { utc: '2026-11-20T00:00:00Z', isDate: true })).toEqual({
       from: '2026-11-20T00:00:00Z',
       to: '2026-11-20T23:59:59Z#\uffff',
+      fromTime: '2026-11-20T00:00:00Z',
+      toTime: '2026-11-20T23:59:59Z',
     });
-    for (const bad of ['yesterday', '2026-02-30', '2026-11-20T10:15:00', '2026-11-20T25:00:00Z', '20261120', '']) {
-      expect(() => parseTimeBound(bad, 'since')).toThrow(/^--since/);
-    }
-    expect(() => keyRange('2026-11-21', '2026-11-20')).toThrow(/after --until/);
+    expect(keyRange(undefined, { utc: '2026-11-20T10:15:00Z', isDate: false })).toEqual({
+      to: '2026-11-20T10:15:00Z#\uffff',
+      toTime: '2026-11-20T10:15:00Z',
+    });
   });
 
   it('--limit stops early and says there is more; the table pages through to the limit', async () => {
@@ -299,7 +348,7 @@ describe('ses-audit history', () => {
     const r = await cli(['--actor', USER]);
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^TIME\s+IDENTITY\s+ACTION\s+RESULT\s+ACTOR\s+SOURCE IP$/);
+    expect(lines[0]).toMatch(/^TIME\s+IDENTITY\s+ACTION\s+RESULT\s+WHO\s+ACCOUNT\s+REGION\s+ACTOR\s+SOURCE IP$/);
     const rows = jsonLines((await cli(['--actor', USER, '--json', '--limit', '1000'])).stdout);
     expect(new Set(rows.map((x) => x.identity))).toEqual(new Set(['example.com', 'other.example', 'paged.example']));
     expect(rows.every((x) => x.actor === USER)).toBe(true);
@@ -333,32 +382,111 @@ describe('ses-audit history', () => {
   });
 
   it('points from an email without rows to its domain with rows', async () => {
-    const r = await cli(['user@hint.example']);
+    const r = await cli(['postmaster@hint.example']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(
-      'no rows for user@hint.example; its domain hint.example has 2 rows: ses-audit history hint.example\n',
+      'no rows for postmaster@hint.example; its domain hint.example has 2 rows: ses-audit history hint.example\n',
     );
-    const w = await cli(['user@hint.example', '--since', '2026-11-20T11:00:01Z']);
+    const w = await cli(['postmaster@hint.example', '--since', '2026-11-20T11:00:01Z']);
     expect(w.stderr).toBe(
-      'no rows for user@hint.example since 2026-11-20T11:00:01Z; its domain hint.example has 1 row: ' +
+      'no rows for postmaster@hint.example since 2026-11-20T11:00:01Z; its domain hint.example has 1 row: ' +
         'ses-audit history hint.example --since 2026-11-20T11:00:01Z\n',
     );
     expect((await cli(['someone@nobody.example'])).stderr).toBe('no audit rows for someone@nobody.example\n');
+    // Another case of the same email is a better pointer than the domain.
+    expect((await cli(['user@hint.example'])).stderr).toBe('no rows for user@hint.example; stored: User@hint.example (1 row)\n');
   });
 
-  it('rejects a bad date with one line and exit 1, before querying', async () => {
+  it('rejects a bad time or number as a usage error (exit 2, one line), before querying', async () => {
     for (const [flag, value] of [
-      ['--since', 'yesterday'],
+      ['--since', 'last tuesday'],
       ['--until', '2026-13-01'],
       ['--since', '2026-11-20T10:15:00'],
+      ['--limit', 'ten'],
+      ['--limit', '0'],
     ]) {
       const r = await cli(['example.com', flag, value], { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:1' });
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(2);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(new RegExp(`^error: ${flag} "${value}": [^\\n]+\\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^error: ${flag} "${value}": [^\\n]+ \\(ses-audit history --help\\)\\n$`));
     }
-    expect((await cli(['example.com', '--limit', 'ten'])).stderr).toMatch(/^error: --limit "ten": [^\n]+\n$/);
+    const after = await cli(['example.com', '--since', '2026-11-21', '--until', '2026-11-20'], { AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:1' });
+    expect(after).toMatchObject({ code: 2, stderr: 'error: --since 2026-11-21T00:00:00Z is after --until 2026-11-20T23:59:59Z (ses-audit history --help)\n' });
+  });
+
+  it('relative times: --since 7d and yesterday select by the clock', async () => {
+    // The rows are from 2026; "the last 7 days" of today's clock has none of them, "yesterday" neither.
+    const r = await cli(['example.com', '--since', '7d']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^no audit rows for example\.com since \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\n$/);
+    const y = await cli(['example.com', '--since', 'yesterday', '--until', 'yesterday']);
+    expect(y.stderr).toMatch(/^no audit rows for example\.com between \d{4}-\d{2}-\d{2}T00:00:00Z and \d{4}-\d{2}-\d{2}T23:59:59Z\n$/);
+  });
+
+  it('shows who made each call, from which account and region, in the table and in --json', async () => {
+    const r = await cli(['who.example']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    const cells = (l: string) => l.split(/\s{2,}/);
+    expect(lines.slice(1).map((l) => cells(l).slice(1, 6))).toEqual([
+      ['GetIdentityVerificationAttributes', 'ok', 'ses.amazonaws.com', ACCT, 'us-east-1'],
+      ['GetIdentityVerificationAttributes', 'ok', 'root', ACCT, 'us-east-1'],
+      ['SetIdentityDkimEnabled', 'ok', 'ci-run-7', ACCT, 'us-east-1'],
+      ['DeleteIdentityPolicy', 'ok', 'bob@corp.example', ACCT, 'us-east-1'],
+      ['PutIdentityPolicy', 'ok', 'alice@corp.example', '444455556666', 'eu-west-1'],
+    ]);
+    const json = jsonLines((await cli(['who.example', '--json'])).stdout);
+    expect(json.map((x) => (x as AuditRow & { who: string }).who)).toEqual(['ses.amazonaws.com', 'root', 'ci-run-7', 'bob@corp.example', 'alice@corp.example']);
+    // The row's own attributes are unchanged.
+    expect(json[4]).toMatchObject({ actor: SSO_ROLE, principalArn: `arn:aws:sts::${ACCT}:assumed-role/${SSO_ROLE_NAME}/alice@corp.example` });
+  });
+
+  it('--actor takes an IAM Identity Center session ARN and narrows to that session, across identities', async () => {
+    const session = `arn:aws:sts::${ACCT}:assumed-role/${SSO_ROLE_NAME}/alice@corp.example`;
+    const rows = jsonLines((await cli(['--actor', session, '--json'])).stdout);
+    expect(rows.map((x) => [x.identity, x.eventName])).toEqual([
+      ['other.example', 'VerifyDomainDkim'],
+      ['who.example', 'PutIdentityPolicy'],
+    ]);
+    // The role ARN without its path finds the role (all its sessions); with the path, the same.
+    const withoutPath = jsonLines((await cli(['--actor', `arn:aws:iam::${ACCT}:role/${SSO_ROLE_NAME}`, '--json'])).stdout);
+    const withPath = jsonLines((await cli(['--actor', SSO_ROLE, '--json'])).stdout);
+    expect(withoutPath.map((x) => x.eventName)).toEqual(['VerifyDomainDkim', 'DeleteIdentityPolicy', 'PutIdentityPolicy']);
+    expect(withPath).toEqual(withoutPath);
+    // The regional Identity Center path is found from the session ARN too.
+    const regional = jsonLines((await cli(['--actor', `arn:aws:sts::${ACCT}:assumed-role/AWSReservedSSO_ReadOnly_aa11/dana@corp.example`, '--json'])).stdout);
+    expect(regional.map((x) => x.identity)).toEqual(['regional.example']);
+    // With IDENTITY the session filters that identity's rows.
+    expect(jsonLines((await cli(['who.example', '--actor', session, '--json'])).stdout).map((x) => x.eventName)).toEqual(['PutIdentityPolicy']);
+  });
+
+  it('--actor with a role that has an IAM path: the role ARN finds it; its session ARN needs an IDENTITY', async () => {
+    expect(jsonLines((await cli(['--actor', PATH_ROLE, '--json'])).stdout).map((x) => x.eventName)).toEqual(['SetIdentityDkimEnabled']);
+    expect(jsonLines((await cli(['who.example', '--actor', PATH_SESSION, '--json'])).stdout).map((x) => x.eventName)).toEqual([
+      'SetIdentityDkimEnabled',
+    ]);
+    const alone = await cli(['--actor', PATH_SESSION]);
+    expect(alone.code).toBe(0);
+    expect(alone.stderr).toBe(
+      `no audit rows for actor ${PATH_SESSION} (if the role has an IAM path, give its role ARN: arn:aws:iam::ACCOUNT:role/PATH/ROLE)\n`,
+    );
+    // A session of a known role that made no calls: the role's other sessions are pointed at.
+    const other = await cli(['--actor', `arn:aws:sts::${ACCT}:assumed-role/${SSO_ROLE_NAME}/carol@corp.example`]);
+    expect(other.stderr).toBe(
+      `no rows for actor arn:aws:sts::${ACCT}:assumed-role/${SSO_ROLE_NAME}/carol@corp.example; the role has 3 rows of other sessions: ` +
+        `ses-audit history --actor ${SSO_ROLE}\n`,
+    );
+  });
+
+  it('an email that differs only in case from stored ones says which exist, without a Scan', async () => {
+    const r = await cli(['Alice@Case.example']);
+    expect(r).toEqual({ code: 0, stdout: '', stderr: 'no rows for Alice@Case.example; stored: alice@case.example (3 rows)\n' });
+    // A mixed case no usual spelling reaches is found through the domain's rows that named it.
+    const mixed = await cli(['alice@mixed.example']);
+    expect(mixed.stderr).toBe('no rows for alice@mixed.example; stored: aLiCe@mixed.example (1 row)\n');
+    const windowed = await cli(['ALICE@case.example', '--since', '2026-11-20T10:01:00Z']);
+    expect(windowed.stderr).toBe('no rows for ALICE@case.example since 2026-11-20T10:01:00Z; stored: alice@case.example (2 rows)\n');
   });
 
   it('reports a missing table and an unreachable DynamoDB as one line, exit 1', async () => {
@@ -377,10 +505,14 @@ describe('ses-audit history', () => {
     expect(help.stdout).toMatch(/^Usage: ses-audit history IDENTITY/);
     const none = await cli([]);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/^error: give an IDENTITY, or --actor ARN or --event NAME/);
+    expect(none.stderr).toBe('error: give an IDENTITY, or --actor ARN or --event NAME (ses-audit history --help)\n');
     const unknown = await cli(['example.com', '--bogus']);
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr.split('\n')).toHaveLength(2);
+    expect(unknown).toMatchObject({ code: 2, stderr: "error: unknown option '--bogus' (ses-audit history --help)\n" });
+    const near = await cli(['example.com', '--jsn']);
+    expect(near).toMatchObject({ code: 2, stderr: "error: unknown option '--jsn'; did you mean --json? (ses-audit history --help)\n" });
+    const two = await cli(['a.example', 'b.example']);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/^error: too many arguments for 'history'[^\n]*\(ses-audit history --help\)\n$/);
   });
 });
 

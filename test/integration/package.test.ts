@@ -15,7 +15,7 @@ const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..', '..');
 const SLOW = 240_000;
 
-// any: raw CloudFormation JSON, whose shape the assertions themselves check.
+// biome-ignore lint/suspicious/noExplicitAny: raw CloudFormation JSON (a boundary); the assertions check its shape.
 type Json = Record<string, any>;
 
 let work: string;

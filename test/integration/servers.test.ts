@@ -10,7 +10,8 @@ import {
   DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { startLocalAws, type LocalAws, type S3Event } from '../../src/local/servers.js';
-import { ensureBucket, ensureTable } from '../../src/store/table.js';
+import { ensureLedgerTable, ensureTable } from '../../src/store/table.js';
+import { ensureBucket } from '../../src/local/bucket.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -136,6 +137,16 @@ describe('startLocalAws', () => {
       expect(ttl.TimeToLiveDescription?.AttributeName).toBe('expiresAt');
     }
   });
+
+  it('ensureLedgerTable creates the ledger table (pk, sk; no indexes) once', async () => {
+    expect(await ensureLedgerTable(dynamo, 'ledger')).toBe('created');
+    expect(await ensureLedgerTable(dynamo, 'ledger')).toBe('exists');
+    const table = (await dynamo.send(new DescribeTableCommand({ TableName: 'ledger' }))).Table!;
+    expect(table.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(table.GlobalSecondaryIndexes).toBeUndefined();  });
 });
 
 describe('stop()', () => {

@@ -10,7 +10,7 @@ import type { WriteRequest } from '@aws-sdk/client-dynamodb';
 import { WriteError } from '../../src/errors.js';
 import { InvocationFailedError } from '../../src/triggers/index.js';
 import { toItem } from '../../src/store/marshal.js';
-import { makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
+import { batchResult, makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
 import { FakeS3, FakeTable, internalServerError, keyOf, keyOfItem, throttled, type CallOutcome } from '../helpers/aws-mocks.js';
 import { BUCKET, batchOpsEvent, expectedRows, generatedFile, logKey, s3Event, SAMPLE_1015, sampleFile, sqsEvent } from '../helpers/trail.js';
 
@@ -156,7 +156,7 @@ describe('DynamoDB trouble: every row ends up written exactly once', () => {
     expect(await app.handle(sqsEvent([{ id: 'bad', keys: [SMALL] }, { id: 'good', keys: [other] }]), lambdaContext())).toEqual({
       batchItemFailures: [{ itemIdentifier: 'bad' }],
     });
-    const batch = (await app.handle(batchOpsEvent([{ id: 'task', key: SMALL }]), lambdaContext())) as { results: { resultCode: string; resultString: string }[] };
+    const batch = batchResult(await app.handle(batchOpsEvent([{ id: 'task', key: SMALL }]), lambdaContext()));
     expect(batch.results[0].resultCode).toBe('TemporaryFailure');
     expect(batch.results[0].resultString).toMatch(/not written after 10 attempts/);
   });

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { itemSize, MAX_ITEM_BYTES, toItem } from '../../src/store/marshal.js';
-import { makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
+import { batchResult, invocationSummary, makeApp, lambdaContext, NOW, rejectionOf, type AppUnderTest, type MakeAppOptions } from '../helpers/app.js';
 import { accessDenied, FakeS3, FakeTable, keyOfItem, slowDown } from '../helpers/aws-mocks.js';
 import {
   ACCOUNT,
@@ -83,7 +83,7 @@ describe('S3 event notifications', () => {
     const result = await app.handle(s3Event([K1, KD, K2]), lambdaContext());
 
     expect(result).toMatchObject({ trigger: 's3', units: 3, objects: 3, ignored: 0 });
-    expect((result as { summaries: string[] }).summaries).toEqual(['12 rows from 55 records', 'skipped (digest)', '7 rows from 34 records']);
+    expect(invocationSummary(result).summaries).toEqual(['12 rows from 55 records', 'skipped (digest)', '7 rows from 34 records']);
     // Both log files read, the digest never.
     expect(s3.gets().map((g) => [g.Bucket, g.Key])).toEqual([
       [BUCKET, K1],
@@ -180,7 +180,7 @@ describe('S3 event notifications', () => {
     const keys = [...Object.values(skipped), foreign];
     for (const k of keys) s3.put(BUCKET, k, sampleFile(SAMPLE_1015)); // readable, so a read would be noticed
 
-    const result = (await app.handle(s3Event(keys), lambdaContext())) as { summaries: string[] };
+    const result = invocationSummary(await app.handle(s3Event(keys), lambdaContext()));
     expect(result.summaries).toEqual([...Object.keys(skipped), 'other'].map((k) => `skipped (${k})`));
     expect(s3.gets()).toEqual([]);
     expect(table.calls).toEqual([]);
@@ -228,7 +228,7 @@ describe('S3 event notifications', () => {
     const { app } = setup();
     s3.put(BUCKET, K1, resetMidBody());
     expect(await app.handle(sqsEvent([{ id: 'reset', keys: [K1] }]), lambdaContext())).toEqual({ batchItemFailures: [{ itemIdentifier: 'reset' }] });
-    const batch = (await app.handle(batchOpsEvent([{ id: 'task', key: K1 }]), lambdaContext())) as { results: { resultCode: string }[] };
+    const batch = batchResult(await app.handle(batchOpsEvent([{ id: 'task', key: K1 }]), lambdaContext()));
     expect(batch.results[0].resultCode).toBe('TemporaryFailure');
     const err = await rejectionOf(app.handle(s3Event([K1]), lambdaContext()));
     expect(err.message).toContain(uri(K1));
@@ -352,12 +352,7 @@ describe('SQS and S3 Batch Operations', () => {
     s3.put(BUCKET, keys.notTrail, Buffer.from('<html>not a trail file</html>'));
     s3.put(BUCKET, keys.throttled, slowDown());
     const event = batchOpsEvent(Object.entries(keys).map(([id, key]) => ({ id, key })));
-    const result = (await app.handle(event, lambdaContext())) as {
-      invocationSchemaVersion: string;
-      invocationId: string;
-      treatMissingKeysAs: string;
-      results: { taskId: string; resultCode: string; resultString: string }[];
-    };
+    const result = batchResult(await app.handle(event, lambdaContext()));
     expect(result.invocationSchemaVersion).toBe('2.0');
     expect(result.invocationId).toBe('inv-test-0001');
     expect(result.treatMissingKeysAs).toBe('PermanentFailure');

@@ -36,7 +36,7 @@ function fakeDist(): string {
   return dir;
 }
 
-// any: raw CloudFormation JSON, whose shape the assertions themselves check.
+// biome-ignore lint/suspicious/noExplicitAny: raw CloudFormation JSON (a boundary); the assertions check its shape.
 type Json = Record<string, any>;
 const resourcesOf = (json: Json, type: string): [string, Json][] =>
   Object.entries(json.Resources as Json).filter(([, r]) => r.Type === type) as [string, Json][];

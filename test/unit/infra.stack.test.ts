@@ -39,7 +39,7 @@ afterAll(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 });
 
-// any: raw CloudFormation JSON, whose shape the assertions themselves check.
+// biome-ignore lint/suspicious/noExplicitAny: raw CloudFormation JSON (a boundary); the assertions check its shape.
 type Json = Record<string, any>;
 
 /** A stand-in for dist/: the handler bundle plus what must stay out of the deployment package. */

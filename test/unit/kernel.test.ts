@@ -13,7 +13,7 @@ import {
 } from '../../src/trail/kernel.js';
 import { TrailScanner } from '../../src/trail/scanner.js';
 import { KERNEL_WAT_SHA256 } from '../../src/trail/kernel-wasm.js';
-import { generateTrail, rng } from '../../scripts/trailgen.js';
+import { generateTrail, rng } from '../fixtures/trailgen.js';
 
 // ---- reference: an obviously-correct byte loop over the whole document ----
 

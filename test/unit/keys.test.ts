@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyKey, decodeS3EventKey, keyDate } from '../../src/trail/keys.js';
+import { classifyKey, dayFolder, decodeS3EventKey, regionFolderOf } from '../../src/trail/keys.js';
 
 const ACCT = '111122223333';
 const FILE = `${ACCT}_CloudTrail_us-east-1_20261120T1015Z_a1b2c3d4.json.gz`;
@@ -90,7 +90,6 @@ describe('classifyKey: files to skip', () => {
   ])('%s is %s', (folder, kind, file) => {
     const info = classifyKey(`my trail/AWSLogs/${ACCT}/${folder}/us-east-1/2026/11/20/${file}`);
     expect(info).toEqual({ kind, prefix: 'my trail', accountId: ACCT, region: 'us-east-1', date: '2026-11-20' });
-    expect(keyDate(`my trail/AWSLogs/${ACCT}/${folder}/us-east-1/2026/11/20/${file}`)).toBeUndefined();
   });
 
   it('a digest of an organization trail, whatever the rest of its path', () => {
@@ -137,18 +136,37 @@ describe('classifyKey: other', () => {
     const info = classifyKey(key);
     expect(info.kind).toBe('other');
     expect(info.kind === 'other' && info.reason).toBeTruthy();
-    expect(keyDate(key)).toBeUndefined();
   });
 });
 
-describe('keyDate', () => {
-  it('is the delivery date of a log file', () => {
-    expect(keyDate(LOG)).toBe('2026-11-20');
-    expect(keyDate(`my trail/AWSLogs/o-exampleorgid/${ACCT}/CloudTrail/us-east-1/2025/12/31/${FILE}`)).toBe('2025-12-31');
+describe('regionFolderOf', () => {
+  it.each([
+    ['a log file', LOG, `AWSLogs/${ACCT}/CloudTrail/us-east-1/`],
+    ['a log file under a prefix with spaces', `my trail/x/AWSLogs/${ACCT}/CloudTrail/eu-west-1/2026/11/20/${FILE}`, `my trail/x/AWSLogs/${ACCT}/CloudTrail/eu-west-1/`],
+    ['an organization trail', `AWSLogs/o-exampleorgid/${ACCT}/CloudTrail/us-east-1/2025/12/31/${FILE}`, `AWSLogs/o-exampleorgid/${ACCT}/CloudTrail/us-east-1/`],
+    ['a digest', `AWSLogs/${ACCT}/CloudTrail-Digest/us-east-1/2026/11/20/x.json.gz`, `AWSLogs/${ACCT}/CloudTrail-Digest/us-east-1/`],
+    ['a prefix that is the region folder', `AWSLogs/${ACCT}/CloudTrail/us-east-1/`, `AWSLogs/${ACCT}/CloudTrail/us-east-1/`],
+    ['a prefix into a month', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11`, `AWSLogs/${ACCT}/CloudTrail/us-east-1/`],
+    ['a prefix that contains AWSLogs itself', `AWSLogs/${ACCT}/AWSLogs/${ACCT}/CloudTrail/ap-south-1/`, `AWSLogs/${ACCT}/AWSLogs/${ACCT}/CloudTrail/ap-south-1/`],
+  ])('%s', (_name, key, folder) => {
+    expect(regionFolderOf(key)).toBe(folder);
   });
 
-  it('sorts like the dates it names (for since/until filters)', () => {
-    const dates = ['2026/11/20', '2025/12/31', '2026/01/02'].map((d) => keyDate(`AWSLogs/${ACCT}/CloudTrail/us-east-1/${d}/${FILE}`)!);
-    expect([...dates].sort()).toEqual(['2025-12-31', '2026-01-02', '2026-11-20']);
+  it.each([
+    ['a prefix above the region', `AWSLogs/${ACCT}/CloudTrail/`],
+    ['a region without its slash', `AWSLogs/${ACCT}/CloudTrail/us-east-1`],
+    ['an account folder', `AWSLogs/${ACCT}/`],
+    ['another service', 'elasticloadbalancing/AWSLogs/x'],
+    ['the bucket root', ''],
+  ])('none for %s', (_name, key) => {
+    expect(regionFolderOf(key)).toBeUndefined();
+  });
+
+  it('dayFolder is the key prefix of one day, sorting like the dates', () => {
+    const root = `AWSLogs/${ACCT}/CloudTrail/us-east-1/`;
+    expect(dayFolder(root, '2026-11-20')).toBe(`AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11/20`);
+    expect(LOG.startsWith(dayFolder(root, '2026-11-20'))).toBe(true);
+    const days = ['2026-11-20', '2025-12-31', '2026-01-02'];
+    expect(days.map((d) => dayFolder(root, d)).sort()).toEqual(['2025-12-31', '2026-01-02', '2026-11-20'].map((d) => dayFolder(root, d)));
   });
 });

@@ -3,14 +3,18 @@
  * DESIGN.md prescribes, through the whole reader and pipeline.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { processTrail } from '../../src/pipeline.js';
 import type { AuditRow } from '../../src/ses/row.js';
 
+// Beside the repository in the project's workspace, not in a clone of it: skipped, with a note, when absent.
 const SAMPLES = join(import.meta.dirname, '../../../shared/samples/public-ses-records.json');
-const samples = JSON.parse(readFileSync(SAMPLES, 'utf8')) as Array<{ source: string; record: Record<string, unknown> }>;
+const present = existsSync(SAMPLES);
+if (!present) console.warn(`note: ${SAMPLES} is absent: the public SES record tests are skipped`);
+// A boundary: the samples file is a JSON list of {source, record}.
+const samples: Array<{ source: string; record: Record<string, unknown> }> = present ? JSON.parse(readFileSync(SAMPLES, 'utf8')) : [];
 
 async function rowsOf(records: unknown[]): Promise<AuditRow[]> {
   const rows: AuditRow[] = [];
@@ -56,7 +60,7 @@ const EXPECTED: Array<[string, string[]]> = [
   ['ListIdentities', ['account/111122223333']],
 ];
 
-describe('public SES records', () => {
+describe.skipIf(!present)('public SES records (../shared/samples)', () => {
   it('are all here', () => {
     expect(samples).toHaveLength(29);
     expect(samples.map((s) => s.record.eventName)).toEqual(EXPECTED.map((e) => e[0]));

@@ -365,7 +365,7 @@ describe('BatchWriter', () => {
     // Below the bound: resolves without any call finishing.
     await w.write(makeRows(30));
     let resolved = false;
-    const p = w.write(makeRows(200, 30)).then(() => {
+    void w.write(makeRows(200, 30)).then(() => {
       resolved = true;
     });
     for (let i = 0; i < 5; i++) await tick();

@@ -1,8 +1,25 @@
-/** Narrowing helpers for event JSON, which arrives as `unknown`. */
+/**
+ * Narrowing helpers for parsed JSON (Lambda events, CloudTrail records), which arrives as `unknown`: every
+ * field is checked before use. The one home of these helpers for the whole code base.
+ */
 export type JsonObject = Record<string, unknown>;
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The value as an object (not null, not an array), else undefined. */
+export function asObject(value: unknown): JsonObject | undefined {
+  return isObject(value) ? value : undefined;
+}
+
+/** A string that is not empty, else undefined. */
+export function str(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+export function nonNegativeNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 /** `obj.a.b.c` when every step is an object, else undefined. */
@@ -13,14 +30,6 @@ export function path(value: unknown, ...keys: string[]): unknown {
     cur = cur[k];
   }
   return cur;
-}
-
-export function nonEmptyString(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-export function nonNegativeNumber(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 /** The top-level keys of a value, for error messages that say what was seen. */
