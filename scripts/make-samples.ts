@@ -2,7 +2,14 @@
  * Writes the sample trail files under events/trail/ (run: `npx tsx scripts/make-samples.ts`). They tell a
  * small SES story among other services' records: a domain and an email identity created and verified,
  * DKIM, MAIL FROM, policies, receipt rules, a configuration set, a denied call, a deletion, a data event,
- * and one record delivered twice. Deterministic: the same bytes every run.
+ * and one record delivered twice (10:15 and 10:30). Then, at 10:41-10:44, an abuse story: a CI user's
+ * long-term access key, used from outside, checks the quota and the identities, asks AWS to lift the
+ * sandbox in three regions within seconds, turns sending on, creates and verifies its own identities,
+ * grants another account sending rights on example.com, sends, is denied deleting example.com, and deletes
+ * its own identities (10:45, in three regions' files). Deterministic: the same bytes every run.
+ *
+ * Digest files are not here: `ses-audit local` signs them over the uploaded files with the test key in
+ * events/keys/, as CloudTrail would, since a digest's signature covers the bucket it was delivered to.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -47,6 +54,7 @@ const mailer = {
 let seq = 0;
 function ses(time: string, who: object, eventName: string, requestParameters: object | null, extra: Record<string, unknown> = {}) {
   seq++;
+  const region = typeof extra.awsRegion === 'string' ? extra.awsRegion : REGION;
   const id = `${seq.toString(16).padStart(8, '0')}-5e5a-4d17-9c0e-${(seq * 7919).toString(16).padStart(12, '0')}`;
   return {
     eventVersion: '1.11',
@@ -54,7 +62,7 @@ function ses(time: string, who: object, eventName: string, requestParameters: ob
     eventTime: time,
     eventSource: 'ses.amazonaws.com',
     eventName,
-    awsRegion: REGION,
+    awsRegion: region,
     sourceIPAddress: who === carol ? '198.51.100.23' : '203.0.113.10',
     userAgent: 'aws-cli/2.22.0 md/awscrt#0.23.4 ua/2.1 os/linux#6.1 md/arch#x86_64 lang/python#3.12.6',
     requestParameters,
@@ -66,7 +74,7 @@ function ses(time: string, who: object, eventName: string, requestParameters: ob
     managementEvent: true,
     recipientAccountId: ACCOUNT,
     eventCategory: 'Management',
-    tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: `email.${REGION}.amazonaws.com` },
+    tlsDetails: { tlsVersion: 'TLSv1.3', cipherSuite: 'TLS_AES_128_GCM_SHA256', clientProvidedHostHeader: `email.${region}.amazonaws.com` },
     ...extra,
   };
 }
@@ -144,14 +152,73 @@ async function write(key: string, records: object[]): Promise<void> {
   console.log(`wrote events/trail/${key} (${records.length} records)`);
 }
 
+// ---- the abuse story: ci-deployer's long-term key (AKIA...), used from an address it never uses ----
+
+const ciDeployer = {
+  type: 'IAMUser',
+  principalId: 'AIDA5CIDEPLOYEREXAMPLE',
+  arn: `arn:aws:iam::${ACCOUNT}:user/ci-deployer`,
+  accountId: ACCOUNT,
+  accessKeyId: 'AKIA5CIDEPLOYEXAMPLE',
+  userName: 'ci-deployer',
+};
+const stolen = {
+  sourceIPAddress: '192.0.2.45',
+  userAgent: 'Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux#5.15.0 md/arch#x86_64 lang/python#3.10.12 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.35.0',
+};
+const HIDDEN = 'HIDDEN_DUE_TO_SECURITY_REASONS';
+// The same policy name as the app's, now also granting another account.
+const EXTERNAL_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: { AWS: [`arn:aws:iam::${ACCOUNT}:role/app-mailer`, 'arn:aws:iam::444455556666:root'] }, Action: ['ses:SendEmail', 'ses:SendRawEmail'], Resource: '*' },
+  ],
+});
+const accountDetails = { mailType: 'MARKETING', websiteURL: HIDDEN, contactLanguage: 'EN', useCaseDescription: HIDDEN, additionalContactEmailAddresses: HIDDEN, productionAccessEnabled: true };
+
+const abuseEast = [
+  ses('2026-11-20T10:41:02Z', ciDeployer, 'GetSendQuota', null, { ...stolen, responseElements: null }),
+  ses('2026-11-20T10:41:05Z', ciDeployer, 'ListIdentities', { identityType: 'Domain', maxItems: 100 }, stolen),
+  ses('2026-11-20T10:41:09Z', ciDeployer, 'GetAccount', null, stolen),
+  ses('2026-11-20T10:41:30Z', ciDeployer, 'PutAccountDetails', accountDetails, stolen),
+  ses('2026-11-20T10:42:10Z', ciDeployer, 'UpdateAccountSendingEnabled', { enabled: true }, stolen),
+  ses('2026-11-20T10:42:40Z', ciDeployer, 'CreateEmailIdentity', { emailIdentity: 'billing-notice.example.net' }, {
+    ...stolen,
+    responseElements: { identityType: 'DOMAIN', verifiedForSendingStatus: false, dkimAttributes: { signingEnabled: true, status: 'PENDING' } },
+  }),
+  ses('2026-11-20T10:42:55Z', ciDeployer, 'VerifyEmailIdentity', { emailAddress: 'no-reply@billing-notice.example.net' }, stolen),
+  ses('2026-11-20T10:43:20Z', ciDeployer, 'PutIdentityPolicy', { identity: 'example.com', policyName: 'app-mailer-send', policy: EXTERNAL_POLICY }, stolen),
+  ses('2026-11-20T10:43:50Z', ciDeployer, 'SendEmail', {
+    destination: { toAddresses: [HIDDEN] },
+    message: { subject: { charset: 'UTF-8', data: HIDDEN }, body: { html: { charset: 'UTF-8', data: HIDDEN } } },
+    source: 'no-reply@billing-notice.example.net',
+  }, {
+    ...stolen,
+    eventCategory: 'Data',
+    managementEvent: false,
+    readOnly: true,
+    additionalEventData: { sesMessageId: '010001936d4e5f60-7a8b9c0d-1e2f-4a3b-8c7d-6e5f4a3b2c1d-000000' },
+    resources: [{ accountId: ACCOUNT, type: 'AWS::SES::EmailIdentity', ARN: `arn:aws:ses:${REGION}:${ACCOUNT}:identity/no-reply@billing-notice.example.net` }],
+  }),
+  // Denied, and logged as CloudTrail logs denied calls: no request parameters, the resource in the message.
+  ses('2026-11-20T10:44:02Z', ciDeployer, 'DeleteIdentity', null, {
+    ...stolen,
+    errorCode: 'AccessDenied',
+    errorMessage: `User: arn:aws:iam::${ACCOUNT}:user/ci-deployer is not authorized to perform: ses:DeleteIdentity on resource: arn:aws:ses:${REGION}:${ACCOUNT}:identity/example.com because no identity-based policy allows the ses:DeleteIdentity action`,
+  }),
+  ses('2026-11-20T10:44:20Z', ciDeployer, 'DeleteIdentity', { identity: 'billing-notice.example.net' }, stolen),
+  ses('2026-11-20T10:44:31Z', ciDeployer, 'DeleteIdentity', { identity: 'no-reply@billing-notice.example.net' }, stolen),
+];
+const abuseWest = [
+  ses('2026-11-20T10:41:33Z', ciDeployer, 'PutAccountDetails', accountDetails, { ...stolen, awsRegion: 'us-west-2' }),
+  ses('2026-11-20T10:41:36Z', ciDeployer, 'GetSendQuota', null, { ...stolen, awsRegion: 'us-west-2' }),
+];
+const abuseEu = [ses('2026-11-20T10:41:35Z', ciDeployer, 'PutAccountDetails', accountDetails, { ...stolen, awsRegion: 'eu-west-1' })];
+
 const base = `AWSLogs/${ACCOUNT}/CloudTrail/${REGION}/2026/11/20`;
 await write(`${base}/${ACCOUNT}_CloudTrail_${REGION}_20261120T1015Z_a1b2c3d4.json.gz`, mix(await noise(11, 48 * 1024), first));
 await write(`${base}/${ACCOUNT}_CloudTrail_${REGION}_20261120T1030Z_e5f6a7b8.json.gz`, mix(await noise(12, 32 * 1024), second));
-// A digest file shares the bucket: it is to be skipped, never read as records.
-const digestPath = join(ROOT, `AWSLogs/${ACCOUNT}/CloudTrail-Digest/${REGION}/2026/11/20/${ACCOUNT}_CloudTrail-Digest_${REGION}_ses-audit_${REGION}_20261120T110000Z.json.gz`);
-await mkdir(dirname(digestPath), { recursive: true });
-await writeFile(
-  digestPath,
-  gzipSync(JSON.stringify({ awsAccountId: ACCOUNT, digestStartTime: '2026-11-20T10:00:00Z', digestEndTime: '2026-11-20T11:00:00Z', logFiles: [] }), { level: 9 }),
-);
-console.log('wrote the digest file');
+const day = (region: string) => `AWSLogs/${ACCOUNT}/CloudTrail/${region}/2026/11/20`;
+await write(`${day(REGION)}/${ACCOUNT}_CloudTrail_${REGION}_20261120T1045Z_c0ffee01.json.gz`, mix(await noise(13, 24 * 1024), abuseEast));
+await write(`${day('us-west-2')}/${ACCOUNT}_CloudTrail_us-west-2_20261120T1045Z_c0ffee02.json.gz`, mix(await noise(14, 12 * 1024), abuseWest));
+await write(`${day('eu-west-1')}/${ACCOUNT}_CloudTrail_eu-west-1_20261120T1045Z_c0ffee03.json.gz`, mix(await noise(15, 8 * 1024), abuseEu));

@@ -8,8 +8,21 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
-import type { Config } from './config.js';
-import { isRetryable, reasonOf, SourceError, WriteError } from './errors.js';
+import { ENV, type Config } from './config.js';
+import { ConfigError, isRetryable, reasonOf, SourceError, WriteError } from './errors.js';
+import { isObject } from './json.js';
+import type { Ledger } from './store/ledger.js';
+import type { VerifyReport } from './store/reconcile.js';
+import type { PublicKeySource } from './trail/public-keys.js';
+import {
+  DEFAULT_GRACE_MS,
+  failedLogFileEntry,
+  ingestDigest,
+  logFileEntry,
+  readS3Digest,
+  reconcileWindow,
+  type DigestOutcome,
+} from './trust.js';
 import { ingest, type IngestResult } from './ingest.js';
 import { METRICS } from './observability.js';
 import { classifyKey } from './trail/keys.js';
@@ -24,6 +37,8 @@ export interface AppDeps {
   dynamo: DynamoDBClient;
   /** Where alerts go (ALERT_EVENT_BUS); without it none are published. */
   events?: EventBridgeClient;
+  /** The ledger and CloudTrail's public keys (LEDGER_TABLE_NAME); without them nothing is recorded and digests are skipped. */
+  trust?: { ledger: Ledger; keys: PublicKeySource };
   config: Config;
   logger: Logger;
   metrics: Metrics;
@@ -38,7 +53,17 @@ export interface InvocationContext {
 
 export type ObjectOutcome =
   | { status: 'skipped'; kind: string }
-  | ({ status: 'processed'; ms: number } & IngestResult);
+  | ({ status: 'processed'; ms: number } & IngestResult)
+  | ({ status: 'digest' } & DigestOutcome);
+
+/** What a scheduled run reconciles: the hours that have just passed the grace period. */
+export interface ScheduledResult {
+  reconciled: { since: string; until: string };
+  report: VerifyReport;
+}
+
+/** What the function returns: the answer its trigger expects, or a scheduled run's report. */
+export type FunctionResult = HandlerResult | ScheduledResult;
 
 /**
  * Leave a file for the retry rather than start it with less than this left: reading stops at half of it
@@ -66,10 +91,13 @@ export function unitContext(context: InvocationContext, unitsLeft: number): Invo
 
 export function createApp(deps: AppDeps) {
   const { logger, metrics } = deps;
+  const now = deps.now ?? (() => new Date());
+  if (!deps.trust) logger.warn(`${ENV.ledgerTableName} is not set: no ledger is kept and digest files are skipped`);
 
   async function processObject(ref: S3ObjectRef, context: InvocationContext): Promise<ObjectOutcome> {
     const info = classifyKey(ref.key);
     const uri = s3Uri(ref);
+    if (info.kind === 'digest' && deps.trust) return processDigest(ref, deps.trust);
     if (info.kind !== 'log') {
       logger.debug('skipped: not a CloudTrail log file', { object: uri, kind: info.kind });
       metrics.addMetric(METRICS.filesSkipped, MetricUnit.Count, 1);
@@ -112,6 +140,12 @@ export function createApp(deps: AppDeps) {
         },
         now: deps.now,
       });
+      // The ledger accounts for every file read; a file it cannot record is retried like one not written.
+      await deps.trust?.ledger
+        .putLogFile(logFileEntry(uri, result, result.writer.rowsWritten, now().toISOString(), ref.versionId))
+        .catch((err: unknown) => {
+          throw new WriteError(`ledger entry not written: ${reasonOf(err)}`, err, isRetryable(err));
+        });
       const ms = Math.round(performance.now() - started);
       logger.info('file processed', {
         object: uri,
@@ -119,6 +153,7 @@ export function createApp(deps: AppDeps) {
         compressedBytes: result.sourceBytes,
         records: result.records,
         sesEvents: result.sesEvents,
+        sha256: result.sha256,
         rowsWritten: result.writer.rowsWritten,
         skippedRecords: result.skipped,
         filtered: result.filtered,
@@ -137,8 +172,8 @@ export function createApp(deps: AppDeps) {
       metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, result.writer.retries + result.alerts.retries);
       metrics.addMetric(METRICS.alertsPublished, MetricUnit.Count, result.alerts.published);
       if (result.oldestEventMs !== undefined) {
-        const now = (deps.now ?? (() => new Date()))().getTime();
-        metrics.addMetric(METRICS.deliveryLagSeconds, MetricUnit.Seconds, Math.max(0, Math.round((now - result.oldestEventMs) / 1000)));
+        const lag = Math.round((now().getTime() - result.oldestEventMs) / 1000);
+        metrics.addMetric(METRICS.deliveryLagSeconds, MetricUnit.Seconds, Math.max(0, lag));
       }
       return { status: 'processed', ms, ...result };
     } catch (caught) {
@@ -154,13 +189,83 @@ export function createApp(deps: AppDeps) {
       if (retries) metrics.addMetric(METRICS.writeRetries, MetricUnit.Count, retries);
       if (alerted) metrics.addMetric(METRICS.alertsPublished, MetricUnit.Count, alerted);
       logger.error('file failed', { object: uri, reason: reasonOf(err), retryable: isRetryable(err) });
+      // Recorded as failed (a retry that succeeds overwrites it): its rows so far are then marked untrusted.
+      await deps.trust?.ledger.putLogFile(failedLogFileEntry(uri, reasonOf(err), written, now().toISOString())).catch((e: unknown) => {
+        logger.warn('ledger entry for a failed file not written', { object: uri, reason: reasonOf(e) });
+      });
       throw err;
     } finally {
       clearTimeout(timer);
     }
   }
 
-  async function handle(event: unknown, context: InvocationContext): Promise<HandlerResult> {
+  async function processDigest(ref: S3ObjectRef, trust: NonNullable<AppDeps['trust']>): Promise<ObjectOutcome> {
+    const uri = s3Uri(ref);
+    const source = await readS3Digest(deps.s3, ref, deps.config.expectedBucketOwner);
+    const out = await ingestDigest(uri, source, { ...trust, now });
+    const { entry } = out;
+    const facts = { object: uri, verdict: entry.verdict, chain: entry.chain, files: Object.keys(entry.files).length };
+    if (entry.verdict === 'valid') {
+      metrics.addMetric(METRICS.digestsVerified, MetricUnit.Count, 1);
+      logger.info('digest verified', { ...facts, notYetIngested: out.notYetIngested.length });
+    } else if (entry.verdict === 'invalid') {
+      metrics.addMetric(METRICS.digestsInvalid, MetricUnit.Count, 1);
+      logger.error('digest invalid', { ...facts, reason: entry.reason });
+    } else {
+      logger.warn('digest unverifiable', { ...facts, reason: entry.reason });
+    }
+    if (entry.chain === 'gap') {
+      metrics.addMetric(METRICS.digestChainGaps, MetricUnit.Count, 1);
+      logger.error('digest chain gap', { ...facts, reason: entry.chainReason });
+    }
+    if (out.tampered.length > 0) {
+      metrics.addMetric(METRICS.filesTampered, MetricUnit.Count, out.tampered.length);
+      logger.error('log files differ from their digest', { digest: uri, files: out.tampered.slice(0, 20), count: out.tampered.length });
+    }
+    return { status: 'digest', ...out };
+  }
+
+  /**
+   * The scheduled run: reconciles the hours that have just passed the grace period (a missing file produces
+   * no event of its own). Each hour is reconciled once, by the run after it leaves the grace period.
+   */
+  async function reconcileScheduled(): Promise<ScheduledResult> {
+    if (!deps.trust) throw new ConfigError(`${ENV.ledgerTableName} is not set: there is no ledger to reconcile`);
+    const hour = 3_600_000;
+    const end = Math.floor((now().getTime() - DEFAULT_GRACE_MS) / hour) * hour;
+    const since = new Date(end - deps.config.reconcileEveryHours * hour).toISOString().replace('.000Z', 'Z');
+    const until = new Date(end - 1000).toISOString().replace('.000Z', 'Z');
+    const { report, logFiles, digests } = await reconcileWindow(deps.trust.ledger, { since, until, now: now(), graceMs: DEFAULT_GRACE_MS });
+    // Tampered files the digest's arrival already counted (they were in the ledger then) are not counted twice.
+    const recordedAt = new Map(digests.flatMap((d) => Object.keys(d.files).map((f): [string, string] => [f, d.recordedAt])));
+    const ingestedAt = new Map(logFiles.map((f): [string, string] => [f.uri, f.ingestedAt]));
+    const lateTampered = report.tampered.filter((f) => (ingestedAt.get(f) ?? '') > (recordedAt.get(f) ?? ''));
+    metrics.addMetric(METRICS.filesMissing, MetricUnit.Count, report.missing.length);
+    metrics.addMetric(METRICS.filesUnattested, MetricUnit.Count, report.unattested.length);
+    metrics.addMetric(METRICS.filesTampered, MetricUnit.Count, lateTampered.length);
+    const log = report.ok ? logger.info.bind(logger) : logger.error.bind(logger);
+    log('ledger reconciled', {
+      since,
+      until,
+      logFiles: report.logFiles,
+      digests: report.digests,
+      missing: report.missing.slice(0, 20),
+      unattested: report.unattested.slice(0, 20),
+      tampered: report.tampered.slice(0, 20),
+      failed: report.failed.slice(0, 20),
+      counts: { missing: report.missing.length, unattested: report.unattested.length, tampered: report.tampered.length, failed: report.failed.length },
+    });
+    return { reconciled: { since, until }, report };
+  }
+
+  async function handle(event: unknown, context: InvocationContext): Promise<FunctionResult> {
+    if (isScheduledEvent(event)) {
+      try {
+        return await reconcileScheduled();
+      } finally {
+        metrics.publishStoredMetrics();
+      }
+    }
     const plan = planInvocation(event);
     const results = new Map<string, UnitResult>();
     let unitsLeft = plan.units.filter((u) => !u.error && u.objects.length > 0).length;
@@ -177,7 +282,7 @@ export function createApp(deps: AppDeps) {
         const parts: string[] = [];
         for (const ref of unit.objects) {
           const out = await processObject(ref, own);
-          parts.push(out.status === 'skipped' ? `skipped (${out.kind})` : `${out.writer.rowsWritten} rows from ${out.records} records`);
+          parts.push(describeOutcome(out));
         }
         results.set(unit.id, { ok: true, summary: parts.join('; ') });
       } catch (err) {
@@ -192,4 +297,15 @@ export function createApp(deps: AppDeps) {
   }
 
   return { handle, processObject };
+}
+
+function describeOutcome(out: ObjectOutcome): string {
+  if (out.status === 'skipped') return `skipped (${out.kind})`;
+  if (out.status === 'digest') return `digest ${out.entry.verdict}${out.entry.chain === 'gap' ? ', chain gap' : ''}, ${Object.keys(out.entry.files).length} files attested`;
+  return `${out.writer.rowsWritten} rows from ${out.records} records`;
+}
+
+/** EventBridge's scheduled event (the construct's reconciliation schedule). */
+function isScheduledEvent(event: unknown): boolean {
+  return isObject(event) && event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event';
 }

@@ -7,6 +7,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 
 type Env = Record<string, string | undefined>;
 
@@ -67,8 +68,11 @@ export function makeDynamoClient(
     requestHandler: {
       httpAgent: agent,
       httpsAgent: agent,
+      // Every call times out (the writer's own loop retries; other callers get the SDK's retries).
       connectionTimeout: 3_000,
-      ...(options.forWriter ? { requestTimeout: timeout, throwOnRequestTimeout: true, socketTimeout: timeout } : {}),
+      requestTimeout: timeout,
+      throwOnRequestTimeout: true,
+      socketTimeout: timeout,
     },
   });
 }
@@ -85,4 +89,26 @@ export function makeEventBridgeClient(env: Env = process.env): EventBridgeClient
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true, socketTimeout: 10_000 },
   });
+}
+
+/**
+ * CloudTrail in a given region (ListPublicKeys: a digest's keys live in the digest's region), endpoint from
+ * AWS_ENDPOINT_URL_CLOUDTRAIL. One client per region, made on first use.
+ */
+export function cloudTrailClients(env: Env = process.env): (region: string) => CloudTrailClient {
+  const clients = new Map<string, CloudTrailClient>();
+  const endpoint = endpointOf(env, 'CLOUDTRAIL');
+  return (region) => {
+    let client = clients.get(region);
+    if (!client) {
+      client = new CloudTrailClient({
+        ...common(env),
+        region,
+        ...(endpoint ? { endpoint } : {}),
+        requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true, socketTimeout: 10_000 },
+      });
+      clients.set(region, client);
+    }
+    return client;
+  };
 }

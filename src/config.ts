@@ -32,6 +32,8 @@ export interface Config extends ReaderLimits {
   alertSeverity: Severity | 'off';
   /** The EventBridge bus alerts go to (a name or an ARN). */
   alertEventBus: string;
+  /** Hours each scheduled reconciliation covers (the schedule's rate). */
+  reconcileEveryHours: number;
   /** A JSON file of CloudTrail public keys (`[{Fingerprint, Value}]`) used instead of ListPublicKeys. */
   publicKeysFile?: string;
 }
@@ -63,6 +65,7 @@ export const ENV = {
   alertSeverity: 'ALERT_SEVERITY',
   alertEventBus: 'ALERT_EVENT_BUS',
   publicKeysFile: 'CLOUDTRAIL_PUBLIC_KEYS',
+  reconcileEveryHours: 'RECONCILE_EVERY_HOURS',
 } as const;
 
 type Env = Record<string, string | undefined>;
@@ -126,6 +129,7 @@ export function loadConfig(env: Env = process.env, options: { requireTable?: boo
     alertSeverity: alertSeverity === 'off' ? 'off' : (SEVERITIES.find((v) => v === alertSeverity) ?? DEFAULT_ALERT_SEVERITY),
     alertEventBus: str(ENV.alertEventBus) ?? DEFAULT_ALERT_EVENT_BUS,
     publicKeysFile: str(ENV.publicKeysFile),
+    reconcileEveryHours: int(ENV.reconcileEveryHours, 1, 1, 24)!,
   };
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return config;

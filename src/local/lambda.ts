@@ -9,9 +9,9 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
-import type { HandlerResult } from '../triggers/types.js';
+import type { FunctionResult } from '../app.js';
 
-export type LambdaHandler = (event: unknown, context: Context) => Promise<HandlerResult>;
+export type LambdaHandler = (event: unknown, context: Context) => Promise<FunctionResult>;
 
 type Env = Record<string, string | undefined>;
 
@@ -90,7 +90,7 @@ export async function runHandler(
   bundle: string,
   event: unknown,
   options: { env: Env; timeoutMs: number },
-): Promise<HandlerResult> {
+): Promise<FunctionResult> {
   const saved = { ...process.env };
   Object.assign(process.env, LAMBDA_ENV, options.env);
   let timer: NodeJS.Timeout | undefined;

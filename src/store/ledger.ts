@@ -117,14 +117,6 @@ function digestKey(uri: string, endTime?: string): Record<string, AttributeValue
   return { [PK]: { S: digestPartition(t ? hourOf(t) : UNDATED) }, [SK]: { S: uri } };
 }
 
-/** The hours (`YYYY-MM-DDTHH`) from the one holding `from` to the one holding `to`, both ISO times. */
-export function hoursBetween(from: string, to: string): string[] {
-  const out: string[] = [];
-  const end = Date.parse(`${hourOf(to)}:00:00Z`);
-  for (let t = Date.parse(`${hourOf(from)}:00:00Z`); t <= end; t += 3_600_000) out.push(new Date(t).toISOString().slice(0, 13));
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Items
 

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable, pipeline } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import type { ReaderLimits } from '../config.js';
 import { InputError } from '../errors.js';
 import { TrailScanner, type ScanHandler } from './scanner.js';
@@ -144,4 +144,36 @@ function gzipError(err: unknown): unknown {
     return new InputError(`corrupt gzip: ${err instanceof Error ? err.message : String(err)}`, err);
   }
   return err;
+}
+
+/**
+ * A whole small file (a digest: a few KB) in memory, decompressed when it is gzip; at most `maxBytes`
+ * decompressed. The source is closed on failure, as readTrail closes it.
+ */
+export async function readWhole(source: ByteSource, maxBytes: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  const input = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await input.next();
+      if (next.done) break;
+      const chunk = toBuffer(next.value);
+      size += chunk.length;
+      if (size > maxBytes) throw new InputError(`larger than ${maxBytes} bytes`);
+      parts.push(chunk);
+    }
+    const raw = Buffer.concat(parts);
+    done = true;
+    if (raw[0] !== 0x1f || raw[1] !== 0x8b) return raw;
+    try {
+      return gunzipSync(raw, { maxOutputLength: maxBytes });
+    } catch (err) {
+      if (err instanceof RangeError) throw new InputError(`larger than ${maxBytes} bytes uncompressed`, err);
+      throw gzipError(err);
+    }
+  } finally {
+    if (!done) close(source, input);
+  }
 }

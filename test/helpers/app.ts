@@ -12,7 +12,8 @@ import { METRIC_NAMESPACE, SERVICE_NAME } from '../../src/observability.js';
 import { captureOutput, type Captured } from './capture.js';
 import type { FakeS3, FakeTable } from './aws-mocks.js';
 import type { S3BatchResult } from 'aws-lambda';
-import type { HandlerResult, InvocationSummary } from '../../src/triggers/types.js';
+import type { InvocationSummary } from '../../src/triggers/types.js';
+import type { FunctionResult } from '../../src/app.js';
 
 export const TABLE = 'ses-audit-test';
 /** The fixed clock of the tests: 2026-11-20T10:35:00Z. */
@@ -80,13 +81,13 @@ export async function rejectionOf(p: Promise<unknown>): Promise<Error> {
 }
 
 /** An S3, SNS or EventBridge invocation's result (fails the test for any other shape). */
-export function invocationSummary(result: HandlerResult): InvocationSummary {
+export function invocationSummary(result: FunctionResult): InvocationSummary {
   if (!('summaries' in result)) throw new Error(`expected an invocation summary, got ${JSON.stringify(result)}`);
   return result;
 }
 
 /** An S3 Batch Operations invocation's result (fails the test for any other shape). */
-export function batchResult(result: HandlerResult): S3BatchResult {
+export function batchResult(result: FunctionResult): S3BatchResult {
   if (!('results' in result)) throw new Error(`expected a Batch Operations result, got ${JSON.stringify(result)}`);
   return result;
 }
