@@ -155,3 +155,39 @@ export async function reconcileWindow(
   const report = reconcile({ since: o.since, until: o.until, now: o.now, graceMs: o.graceMs, logFiles, digests, previousDigests });
   return { report, logFiles, digests };
 }
+
+/**
+ * How far a row's source file can be trusted, from the ledger: `attested` (a valid digest lists it with the
+ * same hash), `tampered` (with another hash), `failed` (its reading failed), `unattested` (no valid digest
+ * lists it, past the grace period), `pending` (within it), `unknown` (not in the ledger: read before the
+ * ledger was kept, or by a dry run).
+ */
+export type FileTrust = 'attested' | 'tampered' | 'failed' | 'unattested' | 'pending' | 'unknown';
+
+export async function fileTrust(ledger: Ledger, uri: string, now: Date, graceMs = DEFAULT_GRACE_MS): Promise<FileTrust> {
+  const entry = await ledger.logFile(uri);
+  if (!entry) return 'unknown';
+  if (entry.outcome === 'failed') return 'failed';
+  const listings = (await ledger.digestsFor(uri)).filter((d) => d.verdict === 'valid' && d.files[uri] !== undefined);
+  if (listings.some((d) => d.files[uri].toLowerCase() === entry.sha256?.toLowerCase())) return 'attested';
+  if (listings.length > 0) return 'tampered';
+  const delivered = entry.deliveryTime ?? deliveryTimeOf(uri);
+  return delivered !== undefined && Date.parse(delivered) > now.getTime() - graceMs ? 'pending' : 'unattested';
+}
+
+/** The trust of each distinct source file of some rows (a few at a time: a history page names a handful). */
+export async function trustOfSources(ledger: Ledger, uris: Iterable<string>, now: Date, graceMs = DEFAULT_GRACE_MS): Promise<Map<string, FileTrust>> {
+  const distinct = [...new Set(uris)];
+  const out = new Map<string, FileTrust>();
+  for (let i = 0; i < distinct.length; i += 8) {
+    const batch = distinct.slice(i, i + 8);
+    const trusts = await Promise.all(batch.map((u) => fileTrust(ledger, u, now, graceMs)));
+    batch.forEach((u, k) => out.set(u, trusts[k]));
+  }
+  return out;
+}
+
+/** Rows from files that are attested count as verified; every other state does not (DESIGN.md, Trust). */
+export function isVerified(trust: FileTrust): boolean {
+  return trust === 'attested';
+}

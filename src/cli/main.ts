@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import pkg from '../../package.json' with { type: 'json' };
 import { Command, type CommandContext, type CommandFactory } from './command.js';
 import { backfillCommand } from './commands/backfill.js';
+import { findingsCommand } from './commands/findings.js';
+import { verifyCommand } from './commands/verify.js';
 import { historyCommand } from './commands/history.js';
 import { invokeCommand } from './commands/invoke.js';
 import { localCommand } from './commands/local.js';
@@ -16,7 +18,15 @@ import { processCommand } from './commands/process.js';
 import { UsageError, printError } from './explain.js';
 import { endOnClosedPipe, processIO, type CliIO } from './io.js';
 
-const COMMANDS: CommandFactory[] = [processCommand, invokeCommand, historyCommand, backfillCommand, localCommand];
+const COMMANDS: CommandFactory[] = [
+  processCommand,
+  invokeCommand,
+  historyCommand,
+  findingsCommand,
+  verifyCommand,
+  backfillCommand,
+  localCommand,
+];
 
 export const VERSION: string = pkg.version;
 

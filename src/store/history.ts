@@ -1,10 +1,10 @@
 /**
- * Reading the audit table back: one identity's (or one actor's, or one event name's) rows, newest first,
- * optionally within a time window. Used by `ses-audit history`.
+ * Reading the audit table back: one identity's (or one actor's, one event name's, one severity's) rows,
+ * newest first, optionally within a time window. Used by `ses-audit history`, `show` and `findings`.
  */
 import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { AuditRow } from '../ses/row.js';
+import { SEVERITIES, type AuditRow, type Severity } from '../ses/row.js';
 import { InputError } from '../errors.js';
 import { INDEXES, PARTITION_KEY, SORT_KEY } from './schema.js';
 
@@ -20,6 +20,8 @@ export interface HistoryQuery {
   /** Only rows whose `principalArn` is this (an assumed-role session ARN narrows a role to one session). */
   principalArn?: string;
   eventName?: string;
+  /** Rows with findings of this severity (index bySeverity). */
+  severity?: Severity;
   /** Inclusive lower bound. */
   since?: TimeBound;
   /** Inclusive upper bound: a whole day through its end, a time through the end of that second. */
@@ -82,8 +84,10 @@ export function buildQuery(tableName: string, q: HistoryQuery, range: KeyRange =
     if (q.eventName !== undefined) filters.push({ attribute: INDEXES.byEventName.partitionKey, value: q.eventName });
   } else if (q.eventName !== undefined) {
     partition = { attribute: INDEXES.byEventName.partitionKey, value: q.eventName, index: INDEXES.byEventName.name };
+  } else if (q.severity !== undefined) {
+    partition = { attribute: INDEXES.bySeverity.partitionKey, value: q.severity, index: INDEXES.bySeverity.name };
   } else {
-    throw new InputError('give an identity, an actor or an event name');
+    throw new InputError('give an identity, an actor, an event name or a severity');
   }
   if (q.principalArn !== undefined) filters.push({ attribute: PRINCIPAL_ARN, value: q.principalArn });
 
@@ -270,4 +274,35 @@ export async function caseVariantsOf(
     if (count > 0) found.push({ identity, count, atLeast });
   }
   return found;
+}
+
+/**
+ * Rows with findings of `threshold` or higher, newest first: one Query per severity on the sparse index
+ * bySeverity (never a Scan), merged by eventKey.
+ */
+export async function* queryFindings(
+  client: DynamoDBClient,
+  tableName: string,
+  q: { threshold: Severity; since?: TimeBound; until?: TimeBound; limit?: number; pageSize?: number },
+): AsyncGenerator<AuditRow> {
+  const streams = SEVERITIES.slice(0, SEVERITIES.indexOf(q.threshold) + 1).map((severity) =>
+    queryHistory(client, tableName, { severity, since: q.since, until: q.until, pageSize: q.pageSize }),
+  );
+  const heads = await Promise.all(streams.map((s) => s.next()));
+  const limit = q.limit ?? Infinity;
+  for (let yielded = 0; yielded < limit; yielded++) {
+    let best = -1;
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i];
+      if (h.done) continue;
+      const b = best < 0 ? undefined : heads[best];
+      if (b === undefined || b.done || h.value.eventKey > b.value.eventKey) best = i;
+    }
+    if (best < 0) return;
+    const head = heads[best];
+    if (head.done) return;
+    yield head.value;
+    heads[best] = await streams[best].next();
+  }
+  for (const s of streams) await s.return(undefined);
 }

@@ -99,6 +99,15 @@ export function hourOf(iso: string): string {
   return iso.slice(0, 13);
 }
 
+/**
+ * The URI prefix of the digests of a log file's trail, account and region:
+ * `s3://B/[P/]AWSLogs/[o-org/]ACCOUNT/CloudTrail/REGION/...` -> `s3://B/[P/]AWSLogs/[o-org/]ACCOUNT/CloudTrail-Digest/REGION/`.
+ */
+export function digestPrefixOf(logUri: string): string | undefined {
+  const m = /^(.*\/AWSLogs\/(?:o-[a-z0-9]{10,32}\/)?\d{12}\/)CloudTrail\/([^/]+)\/\d{4}\/\d{2}\/\d{2}\/[^/]+$/s.exec(logUri);
+  return m ? `${m[1]}CloudTrail-Digest/${m[2]}/` : undefined;
+}
+
 export function logPartition(hour: string): string {
   return `log#${hour}`;
 }
@@ -309,16 +318,35 @@ export class Ledger {
     return [...byUri.values()];
   }
 
-  private async partition(pk: string): Promise<Record<string, AttributeValue>[]> {
+  /**
+   * The digests that may attest a log file: those of its trail, account and region (a key prefix) that ended
+   * in the `hours` after its delivery hour (its own digest ends within the next hour; late files come in
+   * `_backfill` digests some hours on). A Query per hour on the account-region's items only.
+   */
+  async digestsFor(logUri: string, hours = 3): Promise<DigestEntry[]> {
+    const delivered = deliveryTimeOf(logUri);
+    const prefix = digestPrefixOf(logUri);
+    if (delivered === undefined || prefix === undefined) return [];
+    const first = Date.parse(`${hourOf(delivered)}:00:00Z`);
+    const out: DigestEntry[] = [];
+    for (let h = 1; h <= hours; h++) {
+      const hour = new Date(first + h * 3_600_000).toISOString().slice(0, 13);
+      const items = await this.partition(digestPartition(hour), prefix);
+      out.push(...items.filter((i) => i.kind?.S === 'digest').map(digestEntry));
+    }
+    return out;
+  }
+
+  private async partition(pk: string, skPrefix?: string): Promise<Record<string, AttributeValue>[]> {
     const items: Record<string, AttributeValue>[] = [];
     let start: Record<string, AttributeValue> | undefined;
     do {
       const out: QueryCommandOutput = await this.client.send(
         new QueryCommand({
           TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':pk': S(pk) },
+          KeyConditionExpression: skPrefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': PK, ...(skPrefix === undefined ? {} : { '#sk': SK }) },
+          ExpressionAttributeValues: { ':pk': S(pk), ...(skPrefix === undefined ? {} : { ':prefix': S(skPrefix) }) },
           ExclusiveStartKey: start,
         }),
       );

@@ -4,6 +4,9 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDynamoClient } from '../../aws.js';
+import { ENV } from '../../config.js';
+import { Ledger } from '../../store/ledger.js';
+import { isVerified, trustOfSources, type FileTrust } from '../../trust.js';
 import { InputError } from '../../errors.js';
 import { actorQueryOf, whoOf } from '../../ses/actor.js';
 import { identityFrom } from '../../ses/identity.js';
@@ -122,8 +125,10 @@ export const historyCommand: CommandFactory = ({ io }) =>
 export async function runHistory(io: CliIO, env: CliIO['env'], o: HistoryOptions): Promise<void> {
   const tableName = env.TABLE_NAME || DEFAULT_TABLE_NAME;
   const client = makeDynamoClient(env);
+  const ledgerTable = env[ENV.ledgerTableName];
+  const trust = ledgerTable ? new TrustCheck(new Ledger(client, ledgerTable), new Date()) : undefined;
   try {
-    await printHistory(client, tableName, o, io);
+    await printHistory(client, tableName, o, io, trust);
   } catch (err) {
     throw new InputError(explain(err, env, { tableName }), err);
   } finally {
@@ -154,12 +159,20 @@ async function resolveQuery(client: DynamoDBClient, tableName: string, o: Histor
   return { ...q, actor, ...(principalArn !== undefined ? { principalArn } : {}) };
 }
 
-async function printHistory(client: DynamoDBClient, tableName: string, o: HistoryOptions, io: CliIO): Promise<void> {
+async function printHistory(client: DynamoDBClient, tableName: string, o: HistoryOptions, io: CliIO, trust?: TrustCheck): Promise<void> {
   // Without a region nothing can be asked: say so before the first request.
   await client.config.region();
   const query = await resolveQuery(client, tableName, o);
   const rows: AuditRow[] = [];
   let more = false;
+  let pending: AuditRow[] = [];
+  // JSON lines go out a page at a time, each row with its source file's trust when a ledger is kept.
+  const flushJson = async () => {
+    const marks = trust ? await trust.of(pending.map((r) => r.sourceObject)) : undefined;
+    const text = pending.map((row) => JSON.stringify({ ...row, who: whoOf(row), ...verifiedFields(marks?.get(row.sourceObject)) })).join('\n');
+    pending = [];
+    if (text) await write(io.stdout, `${text}\n`);
+  };
   // One row past the limit tells whether there is more to show.
   for await (const row of queryHistory(client, tableName, { ...query, limit: o.limit + 1 })) {
     if (rows.length === o.limit) {
@@ -167,14 +180,58 @@ async function printHistory(client: DynamoDBClient, tableName: string, o: Histor
       break;
     }
     rows.push(row);
-    if (o.json) await write(io.stdout, JSON.stringify({ ...row, who: whoOf(row) }) + '\n');
+    if (o.json) {
+      pending.push(row);
+      if (pending.length >= JSON_PAGE) await flushJson();
+    }
   }
+  if (o.json) await flushJson();
   if (rows.length === 0) {
     io.stderr.write((await nothingMatched(client, tableName, o, query)) + '\n');
     return;
   }
-  if (!o.json) await write(io.stdout, formatHistory(rows, { withIdentity: o.identity === undefined, width: tableWidth(io.columns, io.env) }));
+  if (!o.json) {
+    const marks = trust ? await trust.of(rows.map((r) => r.sourceObject)) : undefined;
+    await write(io.stdout, formatHistory(rows, { withIdentity: o.identity === undefined, width: tableWidth(io.columns, io.env), marks }));
+    if (marks && [...marks.values()].some((m) => !isVerified(m))) {
+      io.stderr.write('(VERIFIED no: the row came from a log file no valid CloudTrail digest vouches for; see ses-audit verify)\n');
+    }
+  }
+  if (trust?.unavailable) io.stderr.write(`(${trust.unavailable})\n`);
   if (more) io.stderr.write(`(newest ${o.limit} rows shown; more with --limit N)\n`);
+}
+
+const JSON_PAGE = 100;
+
+/** `"verified"` and `"trust"` for --json, when the ledger was read. */
+function verifiedFields(mark: FileTrust | undefined): { verified?: boolean; trust?: FileTrust } {
+  return mark === undefined ? {} : { verified: isVerified(mark), trust: mark };
+}
+
+/** Whether each row's source file can be trusted, from the ledger (LEDGER_TABLE_NAME); cached per file. */
+export class TrustCheck {
+  private readonly cache = new Map<string, FileTrust>();
+  /** Set when the ledger could not be read: rows are then shown unmarked, with this note. */
+  unavailable?: string;
+
+  constructor(
+    private readonly ledger: Ledger,
+    private readonly now: Date,
+  ) {}
+
+  async of(sources: string[]): Promise<Map<string, FileTrust> | undefined> {
+    if (this.unavailable) return undefined;
+    const todo = [...new Set(sources)].filter((s) => !this.cache.has(s));
+    try {
+      for (const [uri, t] of await trustOfSources(this.ledger, todo, this.now)) this.cache.set(uri, t);
+    } catch (err) {
+      const name = err instanceof Error ? err.name : '';
+      if (name !== 'ResourceNotFoundException') throw err;
+      this.unavailable = `ledger table ${this.ledger.tableName} not found: rows not checked against CloudTrail's digests`;
+      return undefined;
+    }
+    return this.cache;
+  }
 }
 
 /** `no audit rows for X [...]`, or a pointer to where the rows are: another case of the email, its domain. */
@@ -212,6 +269,12 @@ async function nothingMatched(client: DynamoDBClient, tableName: string, o: Hist
   return `no audit rows for ${what}`;
 }
 
+/** `yes`, or `no` and why: the source file's trust as one short word. */
+function verifiedText(mark: FileTrust | undefined): string {
+  if (mark === undefined || mark === 'unknown') return 'no (unknown)';
+  return mark === 'attested' ? 'yes' : `no (${mark})`;
+}
+
 function describeWindow(range: KeyRange): string {
   if (range.fromTime && range.toTime) return `between ${range.fromTime} and ${range.toTime}`;
   if (range.fromTime) return `since ${range.fromTime}`;
@@ -224,9 +287,11 @@ function describeWindow(range: KeyRange): string {
  * very long values); ACCOUNT, REGION, ACTOR (the role or user ARN, shortened to `role/NAME` within its own
  * account) and SOURCE IP follow as the width allows.
  */
-export function formatHistory(rows: AuditRow[], o: { withIdentity: boolean; width?: number }): string {
+export function formatHistory(rows: AuditRow[], o: { withIdentity: boolean; width?: number; marks?: Map<string, FileTrust> }): string {
+  const marks = o.marks;
   const columns: Column<AuditRow>[] = [
     { header: 'TIME', value: (r) => r.eventKey.split('#')[0] || r.eventTime },
+    ...(marks ? [{ header: 'VERIFIED', value: (r: AuditRow) => verifiedText(marks.get(r.sourceObject)), soft: 14, min: 3 }] : []),
     ...(o.withIdentity ? [{ header: 'IDENTITY', value: (r: AuditRow) => r.identity, soft: 24, min: 12, ellipsis: 'middle' as const }] : []),
     { header: 'ACTION', value: (r) => r.eventName, soft: 24, min: 12 },
     { header: 'RESULT', value: (r) => r.errorCode ?? 'ok', soft: 12, min: 8 },

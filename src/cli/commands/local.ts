@@ -25,6 +25,12 @@ import { shellQuote } from '../format.js';
 import { type CliIO } from '../io.js';
 import { integer } from '../parse.js';
 import { runHistory } from './history.js';
+import { runFindings } from './findings.js';
+import { runVerify } from './verify.js';
+import { sampleDigests } from '../../local/sample-digests.js';
+import { deliveryTimeOf } from '../../store/ledger.js';
+import { classifyKey } from '../../trail/keys.js';
+import { SEVERITIES, type Severity } from '../../ses/row.js';
 
 export const LOCAL_BUCKET = 'ses-audit-trail-local';
 /** The first log file is delivered again under a trail prefix that needs URL-encoding: same rows, same keys. */
@@ -51,10 +57,23 @@ export const localCommand: CommandFactory = ({ io, setExitCode }) =>
       }
       const bundle = defaultHandlerPath();
       if (!existsSync(bundle)) throw new InputError(`${bundle}: no handler bundle (run npm run build)`);
-      setExitCode(await runLocal(io, { samples, top: opts.top ?? 4, keepRunning: Boolean(opts.keepRunning), bundle }));
+      const keysDir = findUp('events/keys');
+      // The bundled samples get digests signed with the test key; trail files of your own are uploaded as they are.
+      const signDigests = opts.samples === undefined && keysDir !== undefined;
+      setExitCode(await runLocal(io, { samples, top: opts.top ?? 4, keepRunning: Boolean(opts.keepRunning), bundle, keysDir, signDigests }));
     });
 
-async function runLocal(io: CliIO, o: { samples: string; top: number; keepRunning: boolean; bundle: string }): Promise<number> {
+interface LocalOptions {
+  samples: string;
+  top: number;
+  keepRunning: boolean;
+  bundle: string;
+  /** events/keys: the TEST key pair that signs the sample digests, and its public-keys.json. */
+  keysDir?: string;
+  signDigests: boolean;
+}
+
+async function runLocal(io: CliIO, o: LocalOptions): Promise<number> {
   const say = (line: string) => io.stdout.write(line + '\n');
   const aws = await startLocalAws({ bucket: [LOCAL_BUCKET] });
   let dynamo: DynamoDBClient | undefined;
@@ -68,9 +87,13 @@ async function runLocal(io: CliIO, o: { samples: string; top: number; keepRunnin
       [ENV.ledgerTableName]: ledgerTableName,
       TRAIL_BUCKET: LOCAL_BUCKET,
     };
+    if (o.keysDir) settings[ENV.publicKeysFile] = join(o.keysDir, 'public-keys.json');
+    // Alerts go to an EventBridge endpoint when one is configured; without one they are printed at the end.
+    const publishAlerts = Boolean(io.env.AWS_ENDPOINT_URL_EVENTBRIDGE);
     const env: Record<string, string | undefined> = {
       ...io.env,
       ...settings,
+      ...(publishAlerts ? {} : { [ENV.alertSeverity]: 'off' }),
       // The handler's per-file INFO lines and EMF blobs would drown the story; warnings still show.
       POWERTOOLS_LOG_LEVEL: io.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
       POWERTOOLS_METRICS_DISABLED: io.env.POWERTOOLS_METRICS_DISABLED ?? 'true',
@@ -102,18 +125,27 @@ async function runLocal(io: CliIO, o: { samples: string; top: number; keepRunnin
 
     const files = (await listFiles(o.samples)).sort();
     say(`\nUploading ${files.length} sample files from ${relative(process.cwd(), o.samples) || o.samples}; S3 notifies the handler:`);
-    const uploads = files.map((f) => ({ file: f, key: relative(o.samples, f).split(sep).join('/') }));
-    const firstLog = uploads.find((u) => u.key.includes('/CloudTrail/'));
-    if (firstLog) uploads.push({ file: firstLog.file, key: REPLAY_PREFIX + firstLog.key });
-    for (const u of uploads) {
-      await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: u.key, Body: await readFile(u.file) }));
+    const uploads = await Promise.all(files.map(async (f) => ({ key: relative(o.samples, f).split(sep).join('/'), body: await readFile(f) })));
+    const upload = async (key: string, body: Buffer, metadata?: Record<string, string>) => {
+      await s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: key, Body: body, ...(metadata ? { Metadata: metadata } : {}) }));
       await aws.drainNotifications();
+    };
+    for (const u of uploads) await upload(u.key, u.body);
+    if (o.signDigests && o.keysDir) {
+      const digests = await sampleDigests(LOCAL_BUCKET, uploads, o.keysDir);
+      say(`\nCloudTrail delivers a signed digest each hour per region; here ${digests.length} are signed with the TEST key in events/keys:`);
+      for (const d of digests) await upload(d.key, d.signed.body, d.signed.metadata);
+    }
+    const firstLog = uploads.find((u) => classifyKey(u.key).kind === 'log');
+    if (firstLog) {
+      say('\nThe first log file again, copied under another prefix: the same rows (written again, not duplicated), but no digest lists the copy:');
+      await upload(REPLAY_PREFIX + firstLog.key, firstLog.body);
     }
     s3.destroy();
 
     const counts = await countByIdentity(dynamo, tableName);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    say(`\n${total} audit rows for ${counts.size} identities in ${tableName}${firstLog ? ' (the replayed file added none)' : ''}`);
+    say(`\n${total} audit rows for ${counts.size} identities in ${tableName}${firstLog ? ' (the copied file added none)' : ''}`);
     const busiest = [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).slice(0, o.top);
     for (const [identity, n] of busiest) {
       say(`\n== ses-audit history ${identity}   (${n} rows)`);
@@ -123,6 +155,28 @@ async function runLocal(io: CliIO, o: { samples: string; top: number; keepRunnin
         failed++;
         printError(io, err);
       }
+    }
+
+    // What deserves a look, then what an operator would be paged for.
+    say('\n== ses-audit findings');
+    await runFindings(io, env, { threshold: 'low', limit: 50, json: false });
+    const alertSeverity = io.env[ENV.alertSeverity]?.toLowerCase() ?? 'high';
+    if (!publishAlerts && (SEVERITIES as readonly string[]).includes(alertSeverity)) {
+      say(`\n== Alerts (ALERT_SEVERITY=${alertSeverity}): no EventBridge endpoint here (AWS_ENDPOINT_URL_EVENTBRIDGE), so printed instead of published`);
+      await runFindings(io, env, { threshold: alertSeverity as Severity, limit: 50, json: false });
+    }
+
+    // Every file accounted for by the digests? The copy under another prefix is not, and its rows replaced attested ones.
+    const delivered = uploads.map((u) => deliveryTimeOf(u.key)).filter((t): t is string => t !== undefined).sort();
+    if (o.signDigests && delivered.length > 0) {
+      const since = `${delivered[0].slice(0, 13)}:00:00Z`;
+      const until = `${delivered[delivered.length - 1].slice(0, 13)}:59:59Z`;
+      const verify = { since, until, graceMs: 0, json: false, rows: true, repair: false, now: new Date() };
+      say(`\n== ses-audit verify --since ${since} --until ${until} --grace 0 --rows`);
+      await runVerify(io, env, verify);
+      say(`\n== ses-audit verify --since ${since} --until ${until} --grace 0 --repair   (the attested file is read again over the copy's rows)`);
+      await runVerify(io, env, { ...verify, repair: true });
+      say('(the copy stays unattested until it is removed from the bucket; its rows are attested again)');
     }
 
     if (o.keepRunning) {
