@@ -202,6 +202,26 @@ describe('identityLifecycle: a domain verified, configured, deleted and re-creat
     expect(identityLifecycle('example.com', stored)).toEqual(DOMAIN_MODEL);
   });
 
+  it('docs/show.md documents every field of the model', () => {
+    const doc = readFileSync(join(import.meta.dirname, '../../docs/show.md'), 'utf8');
+    const tableLines = doc.split('\n').filter((l) => l.startsWith('|'));
+    const documented = (field: string): boolean => tableLines.some((l) => l.includes(`\`${field}\``));
+    const model = identityLifecycle('example.com', rows);
+    const policy = model.policies[0];
+    const fields = [
+      ...Object.keys(model),
+      ...Object.keys(model.history[0]),
+      ...Object.keys(model.denied[0]),
+      ...Object.keys(model.findings[0]),
+      ...Object.keys(policy),
+      ...Object.keys(policy.versions[0]),
+      ...Object.keys(model.dkimKeys ?? {}),
+      ...Object.keys(model.mailFrom ?? {}),
+      ...Object.keys(model.notificationTopics[0]),
+    ];
+    expect(fields.filter((f) => !documented(f))).toEqual([]);
+  });
+
   it('ignores rows filed under another identity', () => {
     const others = rowsOf('other.example', [E.lookup]);
     expect(others).toHaveLength(1);
