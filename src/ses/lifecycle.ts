@@ -266,11 +266,11 @@ function personOf(row: Record<string, unknown>): string {
   const arn = str(row.principalArn);
   switch (str(row.actorType)) {
     case 'AssumedRole':
-      return str(row.userName) ?? lastSegment(arn, 'assumed-role/', 2) ?? actor;
+      return str(row.userName) ?? nameInArn(arn, 'assumed-role/', 2) ?? actor;
     case 'IAMUser':
-      return str(row.userName) ?? lastSegment(arn, 'user/', 0) ?? actor;
+      return str(row.userName) ?? nameInArn(arn, 'user/', 1) ?? actor;
     case 'FederatedUser':
-      return lastSegment(arn, 'federated-user/', 0) ?? str(row.userName) ?? actor;
+      return nameInArn(arn, 'federated-user/', 1) ?? str(row.userName) ?? actor;
     case 'Root':
       return 'root';
     case 'AWSService':
@@ -280,13 +280,15 @@ function personOf(row: Record<string, unknown>): string {
   }
 }
 
-/** The name after `marker` in an ARN's resource part, skipping `skip` path segments (a role name, a path). */
-function lastSegment(arn: string | undefined, marker: string, skip: number): string | undefined {
+/**
+ * The last `/` segment of an ARN's resource after `marker`, when there are at least `segments` of them:
+ * `assumed-role/ROLE/SESSION` needs two, `user/[PATH/]NAME` one.
+ */
+function nameInArn(arn: string | undefined, marker: string, segments: number): string | undefined {
   const at = arn?.indexOf(`:${marker}`) ?? -1;
   if (arn === undefined || at < 0) return undefined;
   const parts = arn.slice(at + marker.length + 1).split('/');
-  if (parts.length <= skip) return undefined;
-  return str(parts[parts.length - 1]);
+  return parts.length < segments ? undefined : str(parts[parts.length - 1]);
 }
 
 /** requestParameters as an object: stored as a map, or as JSON text when DynamoDB could not hold it. */

@@ -458,6 +458,19 @@ describe('identityLifecycle: who, and where', () => {
     expect(model.denied.map((d) => [d.who, d.actor])).toEqual([root, service, federated, ALICE, BOB].map((c) => [c.who, c.actor]));
   });
 
+  it('rows without userName (written by older versions): the person comes from the principal ARN', () => {
+    const records = [ALICE, BOB].map((c, i) => denied(c, `2026-07-01T11:0${i}:00Z`, 'DeleteIdentity', R));
+    const rows = rowsOf(ID, records).map((r) => {
+      const { userName, ...rest } = r;
+      expect(userName).toBeDefined();
+      return rest;
+    });
+    const role = { ...rows[0], principalArn: `arn:aws:sts::${ACCOUNT}:assumed-role/ops` };
+    expect(identityLifecycle(ID, rows).denied.map((d) => d.who)).toEqual(['alice@corp.example', 'bob']);
+    // A session ARN without a session name names no person: the actor stands in.
+    expect(identityLifecycle(ID, [role]).denied.map((d) => d.who)).toEqual([ALICE.actor]);
+  });
+
   it('keeps each account and region apart; the top level is the one changed last', () => {
     const here = call(ALICE, '2026-07-02T10:00:00Z', 'VerifyDomainIdentity', { domain: ID });
     const there = call(ALICE, '2026-07-03T10:00:00Z', 'VerifyDomainIdentity', { domain: ID }, { awsRegion: 'eu-west-1' });
