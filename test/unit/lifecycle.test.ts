@@ -7,8 +7,10 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { identityLifecycle, type EventRef, type IdentityLifecycle, type LocationLifecycle } from '../../src/ses/lifecycle.js';
 import type { AuditRow } from '../../src/ses/row.js';
+import { recordToRows } from '../../src/ses/rows.js';
 import { toItem } from '../../src/store/marshal.js';
 import { toRow } from '../../src/store/history.js';
 import {
@@ -34,6 +36,7 @@ import {
   rowsOf,
   type Caller,
 } from '../helpers/ses-records.js';
+import { SAMPLE_1015, SAMPLE_1030, sampleFile } from '../helpers/trail.js';
 
 
 const DOMAIN_LOCATION: LocationLifecycle = {
@@ -524,6 +527,45 @@ describe('identityLifecycle: real records', () => {
       ],
       policies: [],
       denied: [],
+    });
+  });
+});
+
+describe('identityLifecycle: the bundled sample trail (npm start)', () => {
+  it('tells the life of example.com: verified, DKIM, MAIL FROM, a policy put then deleted, a denied deletion', () => {
+    const records = [SAMPLE_1015, SAMPLE_1030].flatMap((key) => (JSON.parse(gunzipSync(sampleFile(key)).toString('utf8')) as { Records: Array<Record<string, unknown>> }).Records);
+    const rows = records.flatMap((record) => {
+      const result = recordToRows(record, { sourceObject: 'events/trail', ingestedAt: '2026-11-20T11:00:00Z' });
+      return result.kind === 'rows' ? result.rows.filter((r) => r.identity === 'example.com') : [];
+    });
+    const alice = { actor: `arn:aws:iam::${ACCOUNT}:role/admin-role`, who: 'alice' };
+    const model = identityLifecycle('example.com', rows);
+    expect(model).toMatchObject({
+      identity: 'example.com',
+      kind: 'domain',
+      account: ACCOUNT,
+      region: 'us-east-1',
+      state: 'exists',
+      created: { time: '2026-11-20T10:10:04Z', eventName: 'VerifyDomainIdentity', ...alice },
+      deleted: null,
+      dkim: { enabled: true, time: '2026-11-20T10:11:30Z', ...alice },
+      dkimKeys: { origin: 'AWS_SES', time: '2026-11-20T10:10:09Z', eventName: 'VerifyDomainDkim' },
+      mailFrom: { domain: 'bounce.example.com', behaviorOnMxFailure: 'UseDefaultValue', time: '2026-11-20T10:13:05Z' },
+      feedbackForwarding: null,
+      denied: [{ time: '2026-11-20T10:14:52Z', eventName: 'DeleteIdentity', who: 'carol', errorCode: 'AccessDenied' }],
+    });
+    expect(model.policies).toHaveLength(1);
+    expect(model.policies[0]).toMatchObject({
+      name: 'app-mailer-send',
+      deleted: true,
+      versions: [
+        {
+          time: '2026-11-20T10:12:40Z',
+          principals: [{ principal: `arn:aws:iam::${ACCOUNT}:role/app-mailer`, external: false }],
+          changes: { principals: { added: [{ principal: `arn:aws:iam::${ACCOUNT}:role/app-mailer`, external: false }], removed: [] } },
+        },
+      ],
+      removals: [{ time: '2026-11-20T10:28:20Z', eventName: 'DeleteIdentityPolicy', ...alice }],
     });
   });
 });
