@@ -47,7 +47,8 @@ export function formatLifecycle(model: IdentityLifecycle, width = 80): string {
 function formatLocation(out: Layout, l: LocationLifecycle): void {
   out.line(0, `Account ${clean(l.account ?? 'not logged')}, region ${clean(l.region ?? 'not logged')}: ${stateText(l)}`);
 
-  const lives = l.history.filter((h, i) => h.action === 'created' && (i === 0 || l.history[i - 1].action === 'deleted')).length;
+  // As the model counts them: a creation right after a deletion begins another life.
+  const lives = l.history.length === 0 ? 0 : 1 + l.history.filter((h, i) => h.action === 'created' && l.history[i - 1]?.action === 'deleted').length;
   out.line(2, lives > 1 ? `Life (${lives} lives; the state and settings below are the current life's)` : 'Life');
   if (l.history.length === 0) out.line(4, 'no creation or deletion in this history');
   for (const h of l.history) event(out, 4, h, `${h.action} (${clean(h.eventName)})`);
@@ -117,8 +118,8 @@ function formatPolicy(out: Layout, p: PolicyHistory): void {
   const last = p.versions[p.versions.length - 1];
   let status = 'in force';
   if (p.deleted) status = 'deleted';
-  else if (last?.error !== null && last !== undefined) status = 'in force, document unreadable';
-  else if (last) {
+  else if (last !== undefined && last.error !== null) status = 'in force, document unreadable';
+  else if (last !== undefined) {
     const external = last.principals.filter((x) => x.external).length;
     status = `in force: ${count(last.principals.length, 'principal')}${external > 0 ? `, ${external} EXTERNAL` : ''}`;
   }

@@ -162,6 +162,15 @@ describe('formatLifecycle: values from the logs', () => {
     expect(text).toContain('    from 203.0.113.50, account 111122223333, region us-east-1\n');
   });
 
+  it('a deletion then a creation is two lives: settings of the first are not the current ones', () => {
+    const dkimOff = call(BOB, '2026-07-07T09:00:00Z', 'SetIdentityDkimEnabled', { identity: ID, dkimEnabled: false });
+    const gone = call(BOB, '2026-07-07T10:00:00Z', 'DeleteIdentity', { identity: ID });
+    const back = call(ALICE, '2026-07-07T11:00:00Z', 'VerifyDomainIdentity', { domain: ID });
+    const text = formatLifecycle(identityLifecycle(ID, rowsOf(ID, [dkimOff, gone, back])));
+    expect(text).toContain("\n  Life (2 lives; the state and settings below are the current life's)\n");
+    expect(text).toContain('\n    DKIM signing: no change in the current life\n');
+  });
+
   it('an identity with no rows', () => {
     expect(formatLifecycle(identityLifecycle('nobody.example', []))).toBe('nobody.example\nNo audit rows for this identity.\n');
   });
