@@ -92,12 +92,15 @@ export interface Findings {
 
 const SEVERITY_OF: ReadonlyMap<FindingId, Severity> = new Map(FINDING_RULES.map((r) => [r.id, r.severity]));
 
-const DELETE_IDENTITY = new Set(['DeleteIdentity', 'DeleteEmailIdentity', 'DeleteVerifiedEmailAddress']);
-const CREATE_IDENTITY = new Set(['VerifyEmailIdentity', 'VerifyEmailAddress', 'VerifyDomainIdentity', 'CreateEmailIdentity']);
+/** Calls that delete an identity (v1 and v2). */
+export const DELETE_IDENTITY: ReadonlySet<string> = new Set(['DeleteIdentity', 'DeleteEmailIdentity', 'DeleteVerifiedEmailAddress']);
+/** Calls that create an identity or send it for verification (v1 and v2). */
+export const CREATE_IDENTITY: ReadonlySet<string> = new Set(['VerifyEmailIdentity', 'VerifyEmailAddress', 'VerifyDomainIdentity', 'CreateEmailIdentity']);
 /** Calls that carry a policy document in `requestParameters.policy`. */
-const PUT_POLICY = new Set(['PutIdentityPolicy', 'CreateEmailIdentityPolicy', 'UpdateEmailIdentityPolicy']);
-const DELETE_POLICY = new Set(['DeleteIdentityPolicy', 'DeleteEmailIdentityPolicy']);
-const DENIED = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
+export const PUT_POLICY: ReadonlySet<string> = new Set(['PutIdentityPolicy', 'CreateEmailIdentityPolicy', 'UpdateEmailIdentityPolicy']);
+export const DELETE_POLICY: ReadonlySet<string> = new Set(['DeleteIdentityPolicy', 'DeleteEmailIdentityPolicy']);
+/** Error codes of a call refused for lack of permission. */
+export const DENIED: ReadonlySet<string> = new Set(['AccessDenied', 'AccessDeniedException', 'UnauthorizedOperation']);
 const ENUMERATION = new Set(['GetSendQuota', 'GetAccount', 'GetAccountSendingEnabled', 'ListIdentities', 'ListEmailIdentities']);
 
 /** Event name -> the request flag and the value that makes the finding. */
