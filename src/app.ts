@@ -300,9 +300,13 @@ export function createApp(deps: AppDeps) {
 }
 
 function describeOutcome(out: ObjectOutcome): string {
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   if (out.status === 'skipped') return `skipped (${out.kind})`;
-  if (out.status === 'digest') return `digest ${out.entry.verdict}${out.entry.chain === 'gap' ? ', chain gap' : ''}, ${Object.keys(out.entry.files).length} files attested`;
-  return `${out.writer.rowsWritten} rows from ${out.records} records`;
+  if (out.status === 'digest') {
+    const gap = out.entry.chain === 'gap' ? ', chain gap' : '';
+    return `digest ${out.entry.verdict}${gap}, ${count(Object.keys(out.entry.files).length, 'file')} attested`;
+  }
+  return `${count(out.writer.rowsWritten, 'row')} from ${count(out.records, 'record')}`;
 }
 
 /** EventBridge's scheduled event (the construct's reconciliation schedule). */

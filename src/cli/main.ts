@@ -10,6 +10,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { Command, type CommandContext, type CommandFactory } from './command.js';
 import { backfillCommand } from './commands/backfill.js';
 import { findingsCommand } from './commands/findings.js';
+import { showCommand } from './commands/show.js';
 import { verifyCommand } from './commands/verify.js';
 import { historyCommand } from './commands/history.js';
 import { invokeCommand } from './commands/invoke.js';
@@ -22,6 +23,7 @@ const COMMANDS: CommandFactory[] = [
   processCommand,
   invokeCommand,
   historyCommand,
+  showCommand,
   findingsCommand,
   verifyCommand,
   backfillCommand,

@@ -16,6 +16,7 @@
  *   life. Settings are the last changes of the current life: deleting an identity removes its settings and
  *   its policies with it, so older changes no longer describe it.
  */
+import { whoOf } from './actor.js';
 import { jsonText } from '../json-text.js';
 import { CREATE_IDENTITY, DELETE_IDENTITY, DELETE_POLICY, DENIED, PUT_POLICY } from './findings.js';
 import { asObject, str } from './identity.js';
@@ -261,34 +262,16 @@ function timeOfKey(key: string): string {
  * The person behind a call. A role session's name is who assumed the role (for IAM Identity Center users
  * their sign-in); the row builder stores it as `userName`.
  */
+/** The person behind a call, as history names them (whoOf), from a row whose fields are checked first. */
 function personOf(row: Record<string, unknown>): string {
-  const actor = str(row.actor) ?? 'unknown';
-  const arn = str(row.principalArn);
-  switch (str(row.actorType)) {
-    case 'AssumedRole':
-      return str(row.userName) ?? nameInArn(arn, 'assumed-role/', 2) ?? actor;
-    case 'IAMUser':
-      return str(row.userName) ?? nameInArn(arn, 'user/', 1) ?? actor;
-    case 'FederatedUser':
-      return nameInArn(arn, 'federated-user/', 1) ?? str(row.userName) ?? actor;
-    case 'Root':
-      return 'root';
-    case 'AWSService':
-      return str(row.invokedBy) ?? actor;
-    default:
-      return str(row.userName) ?? actor;
-  }
-}
-
-/**
- * The last `/` segment of an ARN's resource after `marker`, when there are at least `segments` of them:
- * `assumed-role/ROLE/SESSION` needs two, `user/[PATH/]NAME` one.
- */
-function nameInArn(arn: string | undefined, marker: string, segments: number): string | undefined {
-  const at = arn?.indexOf(`:${marker}`) ?? -1;
-  if (arn === undefined || at < 0) return undefined;
-  const parts = arn.slice(at + marker.length + 1).split('/');
-  return parts.length < segments ? undefined : str(parts[parts.length - 1]);
+  return whoOf({
+    actor: str(row.actor) ?? 'unknown',
+    actorType: str(row.actorType),
+    principalArn: str(row.principalArn),
+    principalId: str(row.principalId),
+    userName: str(row.userName),
+    invokedBy: str(row.invokedBy),
+  });
 }
 
 /** requestParameters as an object: stored as a map, or as JSON text when DynamoDB could not hold it. */

@@ -71,7 +71,8 @@ async function invoke(event: string, extraEnv: Record<string, string> = {}) {
 
 beforeAll(async () => {
   aws = await startLocalAws({ bucket: [BUCKET] });
-  env = { ...aws.env, TABLE_NAME: TABLE, POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
+  // No EventBridge here: alerts off (the alert path has its own tests against a mocked client).
+  env = { ...aws.env, TABLE_NAME: TABLE, ALERT_SEVERITY: 'off', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'CRITICAL' };
   s3 = makeS3Client(env);
   dynamo = makeDynamoClient(env);
   await ensureBucket(s3, BUCKET);

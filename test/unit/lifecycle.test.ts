@@ -470,8 +470,11 @@ describe('identityLifecycle: who, and where', () => {
     });
     const role = { ...rows[0], principalArn: `arn:aws:sts::${ACCOUNT}:assumed-role/ops` };
     expect(identityLifecycle(ID, rows).denied.map((d) => d.who)).toEqual(['alice@corp.example', 'bob']);
-    // A session ARN without a session name names no person: the actor stands in.
-    expect(identityLifecycle(ID, [role]).denied.map((d) => d.who)).toEqual([ALICE.actor]);
+    // A session ARN without a session name: the session part of the principalId still names the person
+    // (as history's WHO column does); with neither, the actor stands in.
+    expect(identityLifecycle(ID, [role]).denied.map((d) => d.who)).toEqual(['alice@corp.example']);
+    const { principalId: _p, ...bare } = role;
+    expect(identityLifecycle(ID, [bare]).denied.map((d) => d.who)).toEqual([ALICE.actor]);
   });
 
   it('keeps each account and region apart; the top level is the one changed last', () => {

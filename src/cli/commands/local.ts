@@ -26,6 +26,7 @@ import { type CliIO } from '../io.js';
 import { integer } from '../parse.js';
 import { runHistory } from './history.js';
 import { runFindings } from './findings.js';
+import { runShow } from './show.js';
 import { runVerify } from './verify.js';
 import { sampleDigests } from '../../local/sample-digests.js';
 import { deliveryTimeOf } from '../../store/ledger.js';
@@ -136,7 +137,10 @@ async function runLocal(io: CliIO, o: LocalOptions): Promise<number> {
       say(`\nCloudTrail delivers a signed digest each hour per region; here ${digests.length} are signed with the TEST key in events/keys:`);
       for (const d of digests) await upload(d.key, d.signed.body, d.signed.metadata);
     }
-    const firstLog = uploads.find((u) => classifyKey(u.key).kind === 'log');
+    // The earliest log file (by the delivery time in its key): events/s3-put.json names its copy.
+    const firstLog = uploads
+      .filter((u) => classifyKey(u.key).kind === 'log')
+      .sort((a, b) => (deliveryTimeOf(a.key) ?? '').localeCompare(deliveryTimeOf(b.key) ?? '') || a.key.localeCompare(b.key))[0];
     if (firstLog) {
       say('\nThe first log file again, copied under another prefix: the same rows (written again, not duplicated), but no digest lists the copy:');
       await upload(REPLAY_PREFIX + firstLog.key, firstLog.body);
@@ -155,6 +159,12 @@ async function runLocal(io: CliIO, o: LocalOptions): Promise<number> {
         failed++;
         printError(io, err);
       }
+    }
+
+    // The life of the sample domain, as its history tells it.
+    if (counts.has('example.com')) {
+      say('\n== ses-audit show example.com');
+      await runShow(io, env, { identity: 'example.com', json: false });
     }
 
     // What deserves a look, then what an operator would be paged for.
