@@ -414,6 +414,8 @@ export class SesAudit extends Construct {
     if (s.readOnlyRetentionDays !== undefined) environment[ENV.readOnlyRetentionDays] = String(s.readOnlyRetentionDays);
     if (s.keepReadOnly !== undefined) environment[ENV.keepReadOnly] = String(s.keepReadOnly);
     if (s.keepDataEvents !== undefined) environment[ENV.keepDataEvents] = String(s.keepDataEvents);
+    // Each scheduled run reconciles the hours since the previous one.
+    if (s.reconcileEveryHours > 1) environment[ENV.reconcileEveryHours] = String(s.reconcileEveryHours);
 
     // S3 and EventBridge invoke asynchronously; SQS is polled, and its failures go through the queue's DLQ.
     const asynchronous = s.trigger !== 'sqs';

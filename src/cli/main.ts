@@ -95,19 +95,6 @@ function usageFailure(io: CliIO, command: string | undefined, reason: string): n
   return 2;
 }
 
-/**
- * The SDK warns on every client that its releases after January 2027 need Node 22. The Lambda runs on
- * nodejs24.x; for the CLI on Node 20 the warning says nothing the user can act on now, so only it is dropped.
- */
-function quietSdkNodeWarning(): void {
-  const print = process.listeners('warning');
-  process.removeAllListeners('warning');
-  process.on('warning', (warning) => {
-    if (warning.name === 'NodeVersionSupportWarning' || warning.message.startsWith('NodeVersionSupportWarning')) return;
-    for (const listener of print) listener(warning);
-  });
-}
-
 /** True when this module is the program Node was asked to run (the bin, however it was linked or installed). */
 function isEntryPoint(): boolean {
   const script = process.argv[1];
@@ -121,7 +108,6 @@ function isEntryPoint(): boolean {
 }
 
 if (isEntryPoint()) {
-  quietSdkNodeWarning();
   const exit = (code: number) => process.exit(code);
   endOnClosedPipe(process.stdout, exit, process.stderr);
   // A closed stderr leaves nowhere to report to: carry on (the exit status still tells).

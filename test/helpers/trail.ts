@@ -25,6 +25,26 @@ export function sampleFile(key: string): Buffer {
   return readFileSync(join(EVENTS, 'trail', key));
 }
 
+/**
+ * The reviewed rows of a sample file (test/golden/, made by scripts/make-golden.ts and checked by hand),
+ * as read from `sourceObject`, without `ingestedAt`: the reference the pipeline, the handler and the table
+ * are compared with, so that no test uses the code under test as its own oracle.
+ */
+export function goldenRows(sampleKey: string, sourceObject: string): Omit<AuditRow, 'ingestedAt'>[] {
+  const name = sampleKey.slice(sampleKey.lastIndexOf('/') + 1).replace(/\.json\.gz$/, '.rows.json');
+  const rows: unknown = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'golden', name), 'utf8'));
+  if (!Array.isArray(rows)) throw new Error(`${name}: not a list of rows`);
+  // Boundary: the golden files are reviewed rows written by scripts/make-golden.ts.
+  return (rows as Omit<AuditRow, 'ingestedAt'>[]).map((r) => ({ ...r, sourceObject }));
+}
+
+/** Rows without `ingestedAt` (the one attribute that depends on the clock), sorted as the golden files are. */
+export function comparable(rows: Iterable<AuditRow>): Omit<AuditRow, 'ingestedAt'>[] {
+  return [...rows]
+    .map(({ ingestedAt: _i, ...rest }) => rest)
+    .sort((a, b) => `${a.identity}|${a.eventKey}`.localeCompare(`${b.identity}|${b.eventKey}`));
+}
+
 export function loadEvent(name: string): unknown {
   return JSON.parse(readFileSync(join(EVENTS, name), 'utf8'));
 }

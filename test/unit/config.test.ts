@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       alertSeverity: 'high',
       alertEventBus: 'default',
       publicKeysFile: undefined,
+      reconcileEveryHours: 1,
     });
   });
 
@@ -47,6 +48,7 @@ describe('loadConfig', () => {
       ALERT_SEVERITY: ' Medium ',
       ALERT_EVENT_BUS: 'arn:aws:events:us-east-1:111122223333:event-bus/security',
       CLOUDTRAIL_PUBLIC_KEYS: '/etc/keys.json',
+      RECONCILE_EVERY_HOURS: '3',
     });
     expect(config).toEqual({
       tableName: 'audit.table_1',
@@ -62,6 +64,7 @@ describe('loadConfig', () => {
       alertSeverity: 'medium',
       alertEventBus: 'arn:aws:events:us-east-1:111122223333:event-bus/security',
       publicKeysFile: '/etc/keys.json',
+      reconcileEveryHours: 3,
     });
   });
 
@@ -157,6 +160,7 @@ describe('loadConfig', () => {
         'CLOUDTRAIL_PUBLIC_KEYS',
         'LEDGER_TABLE_NAME',
         'READ_ONLY_RETENTION_DAYS',
+        'RECONCILE_EVERY_HOURS',
         'EXPECTED_BUCKET_OWNER',
         'KEEP_DATA_EVENTS',
         'KEEP_READ_ONLY',

@@ -966,6 +966,8 @@ describe('created trail with SES data events, a prefix, retention, alarm email, 
           [ENV.keepDataEvents]: 'true',
           [ENV.alertSeverity]: 'medium',
           [ENV.alertEventBus]: 'security-alerts',
+          // Each scheduled run reconciles the 6 hours since the previous one.
+          [ENV.reconcileEveryHours]: '6',
           NODE_OPTIONS: '--max-semi-space-size=16 --max-old-space-size=352',
         }),
       },
