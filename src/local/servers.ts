@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import type S3rver from 's3rver';
+import { ConfigError, reasonOf } from '../errors.js';
 
 export type { S3Event, S3EventRecord };
 
@@ -77,7 +78,12 @@ export async function startLocalAws(opts: LocalAwsOptions = {}): Promise<LocalAw
   patchS3rverPagination();
   // Loaded here, not at module load: every other command of the CLI shares its bundle and must not pay
   // for two servers (~27 MiB and ~230 ms) it never starts.
-  const [{ default: S3rverServer }, { default: dynalite }] = await Promise.all([import('s3rver'), import('dynalite')]);
+  const [{ default: S3rverServer }, { default: dynalite }] = await Promise.all([import('s3rver'), import('dynalite')]).catch(
+    (err: unknown) => {
+      // Optional dependencies: an install with --omit=optional (the function and the construct need neither).
+      throw new ConfigError(`the local servers are not installed (s3rver and dynalite are optional dependencies: npm install s3rver dynalite): ${reasonOf(err)}`);
+    },
+  );
   const silent = opts.silent ?? true;
   const ownDir = opts.s3Dir === undefined;
   const s3Dir = opts.s3Dir ?? (await mkdtemp(join(tmpdir(), 'ses-audit-s3-')));
