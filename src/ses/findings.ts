@@ -15,7 +15,7 @@
  *   and DESIGN.md's "any other" put covers it. It never fails the row.
  * - Without a `recipientAccountId`, every account principal in a policy is external.
  */
-import { asObject, str } from './identity.js';
+import { asObject, str } from '../json.js';
 import { parsePolicy } from './policy.js';
 import { SES_EVENT_SOURCE, type CloudTrailRecord } from './record.js';
 import { SEVERITIES, type Severity } from './row.js';

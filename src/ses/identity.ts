@@ -8,6 +8,7 @@
  * identity only for certain calls: so new SES actions key their rows by the same rules.
  * docs/identity-rules.md checks these tables against the SES v1 and v2 API references.
  */
+import { asObject, str } from '../json.js';
 import type { IdentityKind } from './row.js';
 import type { CloudTrailRecord } from './record.js';
 
@@ -191,13 +192,3 @@ function at(obj: Record<string, unknown>, path: ParamPath): unknown {
   return cur;
 }
 
-/** A JSON object, or undefined for anything else (arrays included). */
-export function asObject(v: unknown): Record<string, unknown> | undefined {
-  // The one boundary cast: a non-null, non-array object parsed from JSON has string keys.
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
-/** A non-empty string, or undefined. */
-export function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}

@@ -19,7 +19,7 @@
 import { whoOf } from './actor.js';
 import { jsonText } from '../json-text.js';
 import { CREATE_IDENTITY, DELETE_IDENTITY, DELETE_POLICY, DENIED, PUT_POLICY } from './findings.js';
-import { asObject, str } from './identity.js';
+import { asObject, str } from '../json.js';
 import { diffPolicies, parsePolicy, type PolicyDiff, type PolicyGrants, type PolicyPrincipal } from './policy.js';
 import type { AuditRow, IdentityKind } from './row.js';
 

@@ -19,7 +19,7 @@
  * `Service:ses.amazonaws.com`, `Federated:accounts.google.com`, `CanonicalUser:79a5...`, so a federated
  * provider is never mistaken for a service.
  */
-import { asObject } from './identity.js';
+import { asObject } from '../json.js';
 
 export interface PolicyPrincipal {
   principal: string;

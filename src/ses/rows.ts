@@ -3,12 +3,13 @@ import { createHash } from 'node:crypto';
 import { jsonText } from '../json-text.js';
 import { actorOf } from './actor.js';
 import { findingsOf } from './findings.js';
-import { asObject, identityKeys, str } from './identity.js';
+import { asObject, str } from '../json.js';
+import { identityKeys } from './identity.js';
 import type { CloudTrailRecord } from './record.js';
 import { SES_EVENT_SOURCE } from './record.js';
 import type { AuditRow } from './row.js';
 // Every key attribute is clamped to the smaller (sort key) limit, so rows print as they are stored.
-import { clampKey } from '../store/limits.js';
+import { clampKey } from './key-limits.js';
 
 export interface RowContext {
   sourceObject: string;

@@ -17,7 +17,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { AuditRow } from '../ses/row.js';
 import { INDEX_LIST, PARTITION_KEY, SORT_KEY } from './schema.js';
-import { MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, clampKey, utf8Prefix } from './limits.js';
+import { MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, clampKey, utf8Prefix } from '../ses/key-limits.js';
 import { jsonText } from '../json-text.js';
 
 /** DynamoDB's hard item limit (400 KB). */

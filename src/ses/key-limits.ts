@@ -1,4 +1,8 @@
-/** DynamoDB's key limits, and how a value too long for them becomes a key that still fits. */
+/**
+ * The key limits of the table the rows go to (DynamoDB: partition key 2048 bytes, sort key 1024), and how a
+ * value too long for them becomes a key that still fits. Here, with the rows, because the row builder keys
+ * rows exactly as they are stored (and prints them so); the store applies the same clamp.
+ */
 import { createHash } from 'node:crypto';
 
 export const MAX_PARTITION_KEY_BYTES = 2048;
