@@ -44,7 +44,7 @@ export async function runMethod(method: string, file: string): Promise<Sample> {
 
 /** The read suite: this project against gunzip alone, whole-file JSON.parse and stream-json. */
 export async function readSuite(opts: { mb: number; runs: number; slowRuns: number }): Promise<string> {
-  const methods = ['gunzip', 'ses-audit', 'JSON.parse', 'stream-json'];
+  const methods = ['gunzip', 'gunzip+sha256', 'ses-audit', 'JSON.parse', 'stream-json'];
   const sections: string[] = [];
   for (const pct of [1, 50]) {
     const file = await trailFile(opts.mb, pct);

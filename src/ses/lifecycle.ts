@@ -396,15 +396,12 @@ function isStateChange(eventName: string): boolean {
  * The last successful change of each setting. Parameter names are the SES v1 (2010-12-01) and v2
  * (2019-09-27) request members, lower camel case as CloudTrail logs them.
  */
+function noSettings(): Settings {
+  return { dkim: null, dkimKeys: null, mailFrom: null, feedbackForwarding: null, notificationTopics: [], notificationHeaders: [] };
+}
+
 function readSettings(changes: Event[]): Settings {
-  const out: Settings = {
-    dkim: null,
-    dkimKeys: null,
-    mailFrom: null,
-    feedbackForwarding: null,
-    notificationTopics: [],
-    notificationHeaders: [],
-  };
+  const out = noSettings();
   const topics = new Map<string, NotificationTopicSetting>();
   const headers = new Map<string, NotificationHeadersSetting>();
   for (const e of changes) {
@@ -596,12 +593,7 @@ function emptyLocation(): LocationLifecycle {
     created: null,
     deleted: null,
     history: [],
-    dkim: null,
-    dkimKeys: null,
-    mailFrom: null,
-    feedbackForwarding: null,
-    notificationTopics: [],
-    notificationHeaders: [],
+    ...noSettings(),
     policies: [],
   };
 }
