@@ -3,6 +3,8 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { buildDigest, signDigest } from '../../src/local/digest-signer.js';
 import { jsonLines, runCli } from '../helpers/cli.js';
 
 const SES = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -114,6 +116,26 @@ describe('ses-audit process --dry-run', () => {
     expect(noTable.stderr).toBe(
       'error: invalid configuration: TABLE_NAME is required (the DynamoDB table to write to); RETENTION_DAYS="forever" must be a whole number from 0 to 36500\n',
     );
+  });
+
+  it('a digest file is verified, not read for rows: a local copy has no signature, so it is unverifiable', async () => {
+    const signed = signDigest(
+      buildDigest({
+        bucket: 'trail',
+        key: 'AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261120T110000Z.json.gz',
+        digestStartTime: '2026-11-20T10:00:00Z',
+        digestEndTime: '2026-11-20T11:00:00Z',
+        publicKeyFingerprint: '0'.repeat(32),
+        logFiles: [{ bucket: 'trail', key: 'AWSLogs/x.json.gz', body: 'x', oldestEventTime: null, newestEventTime: null }],
+      }),
+      readFileSync(join(import.meta.dirname, '..', '..', 'events', 'keys', 'test-private-key.pem'), 'utf8'),
+    );
+    const path = file('111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261120T110000Z.json.gz');
+    await writeFile(path, signed.body);
+    const r = await runCli(['process', '--dry-run', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`${path}: digest unverifiable (not read from S3: no signature to check), 1 files listed (not recorded: no ledger)`);
   });
 
   it('has --help and usage errors', async () => {
