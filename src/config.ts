@@ -112,7 +112,8 @@ export function loadConfig(env: Env = process.env, options: { requireTable?: boo
     problems.push(`${ENV.ledgerTableName}=${JSON.stringify(ledgerTableName)} is not a valid DynamoDB table name`);
   }
   const alertSeverity = str(ENV.alertSeverity)?.toLowerCase() ?? DEFAULT_ALERT_SEVERITY;
-  if (alertSeverity !== 'off' && !(SEVERITIES as readonly string[]).includes(alertSeverity)) {
+  const severity = SEVERITIES.find((v) => v === alertSeverity);
+  if (alertSeverity !== 'off' && severity === undefined) {
     problems.push(`${ENV.alertSeverity}=${JSON.stringify(env[ENV.alertSeverity])} must be ${SEVERITIES.join(', ')} or off`);
   }
   const config: Config = {
@@ -126,7 +127,7 @@ export function loadConfig(env: Env = process.env, options: { requireTable?: boo
     expectedBucketOwner: owner,
     keepReadOnly: bool(ENV.keepReadOnly, true),
     keepDataEvents: bool(ENV.keepDataEvents, true),
-    alertSeverity: alertSeverity === 'off' ? 'off' : (SEVERITIES.find((v) => v === alertSeverity) ?? DEFAULT_ALERT_SEVERITY),
+    alertSeverity: alertSeverity === 'off' ? 'off' : (severity ?? DEFAULT_ALERT_SEVERITY),
     alertEventBus: str(ENV.alertEventBus) ?? DEFAULT_ALERT_EVENT_BUS,
     publicKeysFile: str(ENV.publicKeysFile),
     reconcileEveryHours: int(ENV.reconcileEveryHours, 1, 1, 24)!,

@@ -113,8 +113,9 @@ export async function processTrail(source: ByteSource, options: ProcessOptions):
         if (out.kind === 'not-ses') return;
         if (out.kind === 'bad') return bad(index, out.reason);
         summary.sesEvents++;
-        const rec = value as { readOnly?: unknown; eventCategory?: unknown };
-        if ((!keepReadOnly && rec.readOnly === true) || (!keepDataEvents && rec.eventCategory === 'Data')) {
+        // Every row of an event carries the event's readOnly and eventCategory.
+        const { readOnly, eventCategory } = out.rows[0];
+        if ((!keepReadOnly && readOnly === true) || (!keepDataEvents && eventCategory === 'Data')) {
           summary.filtered++;
           return;
         }

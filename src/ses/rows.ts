@@ -26,7 +26,7 @@ export type RecordResult =
   | { kind: 'bad'; reason: string };
 
 export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
-  const record = asObject(value) as CloudTrailRecord | undefined;
+  const record: CloudTrailRecord | undefined = asObject(value);
   if (!record) return { kind: 'bad', reason: 'not a JSON object' };
   if (record.eventSource !== SES_EVENT_SOURCE) return { kind: 'not-ses' };
   const eventTime = str(record.eventTime);
@@ -41,7 +41,7 @@ export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
   const keys = identityKeys(record);
   const identities = keys.map((k) => clampKey(k.key));
 
-  const base: Omit<AuditRow, 'identity' | 'identityKind' | 'sourceObject' | 'ingestedAt'> = {
+  const base: Omit<AuditRow, 'identity' | 'identityKind'> = {
     eventKey,
     actor: clampKey(who.actor),
     eventName: clampKey(str(record.eventName) ?? 'unknown'),
@@ -49,42 +49,46 @@ export function recordToRows(value: unknown, ctx: RowContext): RecordResult {
     eventTime,
     eventID,
     eventSource: SES_EVENT_SOURCE,
+    sourceObject: ctx.sourceObject,
+    ingestedAt: ctx.ingestedAt,
   };
-  const opt = base as Partial<AuditRow>;
-  setStr(opt, 'eventCategory', record.eventCategory);
-  if (typeof record.readOnly === 'boolean') opt.readOnly = record.readOnly;
-  setStr(opt, 'errorCode', record.errorCode);
-  setStr(opt, 'errorMessage', record.errorMessage);
-  setStr(opt, 'awsRegion', record.awsRegion);
-  setStr(opt, 'accountId', record.recipientAccountId);
-  if (who.actorType !== undefined) opt.actorType = who.actorType;
-  if (who.principalArn !== undefined) opt.principalArn = who.principalArn;
-  if (who.principalId !== undefined) opt.principalId = who.principalId;
-  if (who.accessKeyId !== undefined) opt.accessKeyId = who.accessKeyId;
-  if (who.userName !== undefined) opt.userName = who.userName;
-  if (who.sessionIssuerArn !== undefined) opt.sessionIssuerArn = who.sessionIssuerArn;
-  if (who.invokedBy !== undefined) opt.invokedBy = who.invokedBy;
-  if (who.mfaAuthenticated !== undefined) opt.mfaAuthenticated = who.mfaAuthenticated;
-  setStr(opt, 'sourceIPAddress', record.sourceIPAddress);
-  setStr(opt, 'userAgent', record.userAgent);
-  setStr(opt, 'requestID', record.requestID);
-  if (record.requestParameters != null) opt.requestParameters = record.requestParameters;
-  if (record.responseElements != null) opt.responseElements = record.responseElements;
-  if (record.additionalEventData != null) opt.additionalEventData = record.additionalEventData;
-  opt.sourceObject = ctx.sourceObject;
-  opt.ingestedAt = ctx.ingestedAt;
+  // Optional attributes are absent, never undefined or null, when the record lacks them (DESIGN.md).
+  const set = <K extends OptionalAttribute>(name: K, v: AuditRow[K] | undefined): void => {
+    if (v !== undefined) base[name] = v;
+  };
+  set('eventCategory', str(record.eventCategory));
+  set('readOnly', typeof record.readOnly === 'boolean' ? record.readOnly : undefined);
+  set('errorCode', str(record.errorCode));
+  set('errorMessage', str(record.errorMessage));
+  set('awsRegion', str(record.awsRegion));
+  set('accountId', str(record.recipientAccountId));
+  set('actorType', who.actorType);
+  set('principalArn', who.principalArn);
+  set('principalId', who.principalId);
+  set('accessKeyId', who.accessKeyId);
+  set('userName', who.userName);
+  set('sessionIssuerArn', who.sessionIssuerArn);
+  set('invokedBy', who.invokedBy);
+  set('mfaAuthenticated', who.mfaAuthenticated);
+  set('sourceIPAddress', str(record.sourceIPAddress));
+  set('userAgent', str(record.userAgent));
+  set('requestID', str(record.requestID));
+  // CloudTrail logs `"responseElements": null` for calls that return nothing: that is no attribute.
+  set('requestParameters', record.requestParameters ?? undefined);
+  set('responseElements', record.responseElements ?? undefined);
+  set('additionalEventData', record.additionalEventData ?? undefined);
   const { findings, severity } = findingsOf(record);
   if (findings.length > 0) {
-    opt.findings = findings;
-    opt.severity = severity;
+    set('findings', findings);
+    set('severity', severity);
   }
-  const expiresAt = record.readOnly === true && ctx.readOnlyExpiresAt !== undefined ? ctx.readOnlyExpiresAt : ctx.expiresAt;
-  if (expiresAt !== undefined) opt.expiresAt = expiresAt;
+  set('expiresAt', record.readOnly === true && ctx.readOnlyExpiresAt !== undefined ? ctx.readOnlyExpiresAt : ctx.expiresAt);
 
-  const rows = keys.map((k, i): AuditRow => ({ identity: identities[i], identityKind: k.kind, ...base }) as AuditRow);
+  const rows = keys.map((k, i): AuditRow => ({ identity: identities[i], identityKind: k.kind, ...base }));
   return { kind: 'rows', rows, eventKey, eventTime: time };
 }
 
-function setStr<K extends keyof AuditRow>(row: Partial<AuditRow>, name: K, value: unknown): void {
-  if (typeof value === 'string' && value !== '') (row as Record<string, unknown>)[name] = value;
-}
+/** The attributes a row may lack. */
+type OptionalAttribute = {
+  [K in keyof AuditRow]-?: undefined extends AuditRow[K] ? K : never;
+}[keyof AuditRow];

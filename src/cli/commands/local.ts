@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { makeDynamoClient, makeS3Client } from '../../aws.js';
-import { ENV } from '../../config.js';
+import { ENV, loadConfig } from '../../config.js';
 import { InputError } from '../../errors.js';
 import { ensureBucket } from '../../local/bucket.js';
 import { defaultHandlerPath, loadHandler, makeContext } from '../../local/lambda.js';
@@ -31,7 +31,6 @@ import { runVerify } from './verify.js';
 import { sampleDigests } from '../../local/sample-digests.js';
 import { deliveryTimeOf } from '../../store/ledger.js';
 import { classifyKey } from '../../trail/keys.js';
-import { SEVERITIES, type Severity } from '../../ses/row.js';
 
 export const LOCAL_BUCKET = 'ses-audit-trail-local';
 /** The first log file is delivered again under a trail prefix that needs URL-encoding: same rows, same keys. */
@@ -170,10 +169,11 @@ async function runLocal(io: CliIO, o: LocalOptions): Promise<number> {
     // What deserves a look, then what an operator would be paged for.
     say('\n== ses-audit findings');
     await runFindings(io, env, { threshold: 'low', limit: 50, json: false });
-    const alertSeverity = io.env[ENV.alertSeverity]?.toLowerCase() ?? 'high';
-    if (!publishAlerts && (SEVERITIES as readonly string[]).includes(alertSeverity)) {
+    // The threshold the function would publish at, read as the function reads it.
+    const { alertSeverity } = loadConfig({ ...io.env, [ENV.tableName]: tableName });
+    if (!publishAlerts && alertSeverity !== 'off') {
       say(`\n== Alerts (ALERT_SEVERITY=${alertSeverity}): no EventBridge endpoint here (AWS_ENDPOINT_URL_EVENTBRIDGE), so printed instead of published`);
-      await runFindings(io, env, { threshold: alertSeverity as Severity, limit: 50, json: false });
+      await runFindings(io, env, { threshold: alertSeverity, limit: 50, json: false });
     }
 
     // Every file accounted for by the digests? The copy under another prefix is not, and its rows replaced attested ones.
