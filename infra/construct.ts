@@ -171,7 +171,8 @@ export class SesAudit extends Construct {
         description: `ses-audit: reconcile the ingestion ledger with the trail's digests every ${s.reconcileEveryHours} hour(s)`,
         schedule: events.Schedule.rate(Duration.hours(s.reconcileEveryHours)),
         // No input: the function gets the standard Scheduled Event (source aws.events).
-        targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+        // An event EventBridge cannot deliver goes to the failure queue too: its hours are then left for verify.
+        targets: [new targets.LambdaFunction(this.function, { retryAttempts: 2, maxEventAge: Duration.hours(1), deadLetterQueue: this.failureQueue })],
       });
     }
 
@@ -432,8 +433,9 @@ export class SesAudit extends Construct {
       role,
       logGroup,
       environment,
-      // Asynchronous invocations: two retries, then the event goes to the failure queue. Never forever.
-      ...(asynchronous
+      // Asynchronous invocations (S3 and EventBridge notifications; the reconciliation schedule with every
+      // trigger): two retries, then the event goes to the failure queue. Never forever.
+      ...(asynchronous || s.reconcileEveryHours > 0
         ? {
             retryAttempts: 2,
             maxEventAge: Duration.hours(6),
@@ -686,7 +688,7 @@ export class SesAudit extends Construct {
         'FilesMissingAlarm',
         METRICS.filesMissing,
         reconcilePeriod,
-        `A valid CloudTrail digest lists log files ses-audit never ingested: their SES events are missing from the audit table. ${verify}; process them (\`ses-audit process s3://...\` or a backfill). If they are gone from the bucket, treat it as deleted evidence and look at the bucket's object versions and S3 access logs.`,
+        `A valid CloudTrail digest lists log files ses-audit never ingested: their SES events are missing from the audit table. ${verify}; ingest them with \`ses-audit verify --repair\` (or \`ses-audit backfill\` over their hours, with LEDGER_TABLE_NAME set). If they are gone from the bucket, treat it as deleted evidence and look at the bucket's object versions and S3 access logs.`,
       ],
       [
         'FilesUnattestedAlarm',

@@ -270,7 +270,7 @@ export function resolveSettings(input: SettingsInput = {}): Settings {
       problems.push(`trailBucketKmsKeyArn=${JSON.stringify(keyArn)} must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)`);
     }
     if (bucket === undefined) {
-      problems.push('trailBucketKmsKeyArn needs trailBucketName (the bucket this stack creates uses SSE-S3)');
+      problems.push('trailBucketKmsKeyArn needs trailBucketName (for the trail this stack creates, it makes and grants its own KMS key)');
     }
   }
 

@@ -26,7 +26,7 @@ import {
 import { ingest, type IngestResult } from './ingest.js';
 import { METRICS } from './observability.js';
 import { classifyKey } from './trail/keys.js';
-import { s3Uri, type S3ObjectRef } from './trail/object.js';
+import { parseS3Uri, s3Uri, type S3ObjectRef } from './trail/object.js';
 import { openS3Object } from './trail/source.js';
 import type { ByteSource } from './trail/reader.js';
 import { planInvocation } from './triggers/index.js';
@@ -202,7 +202,12 @@ export function createApp(deps: AppDeps) {
   async function processDigest(ref: S3ObjectRef, trust: NonNullable<AppDeps['trust']>): Promise<ObjectOutcome> {
     const uri = s3Uri(ref);
     const source = await readS3Digest(deps.s3, ref, deps.config.expectedBucketOwner);
-    const out = await ingestDigest(uri, source, { ...trust, now });
+    const readDigest = (previous: string) => {
+      const ref = parseS3Uri(previous);
+      if (!ref) return Promise.reject(new Error(`not an s3:// URI: ${previous}`));
+      return readS3Digest(deps.s3, ref, deps.config.expectedBucketOwner);
+    };
+    const out = await ingestDigest(uri, source, { ...trust, now, readDigest });
     const { entry } = out;
     const facts = { object: uri, verdict: entry.verdict, chain: entry.chain, files: Object.keys(entry.files).length };
     if (entry.verdict === 'valid') {
@@ -229,10 +234,11 @@ export function createApp(deps: AppDeps) {
    * The scheduled run: reconciles the hours that have just passed the grace period (a missing file produces
    * no event of its own). Each hour is reconciled once, by the run after it leaves the grace period.
    */
-  async function reconcileScheduled(): Promise<ScheduledResult> {
+  async function reconcileScheduled(scheduledAt: Date): Promise<ScheduledResult> {
     if (!deps.trust) throw new ConfigError(`${ENV.ledgerTableName} is not set: there is no ledger to reconcile`);
     const hour = 3_600_000;
-    const end = Math.floor((now().getTime() - DEFAULT_GRACE_MS) / hour) * hour;
+    // From the event's own time, so a retried or replayed run reconciles the same hours it was meant to.
+    const end = Math.floor((scheduledAt.getTime() - DEFAULT_GRACE_MS) / hour) * hour;
     const since = new Date(end - deps.config.reconcileEveryHours * hour).toISOString().replace('.000Z', 'Z');
     const until = new Date(end - 1000).toISOString().replace('.000Z', 'Z');
     const { report, logFiles, digests } = await reconcileWindow(deps.trust.ledger, { since, until, now: now(), graceMs: DEFAULT_GRACE_MS });
@@ -261,7 +267,8 @@ export function createApp(deps: AppDeps) {
   async function handle(event: unknown, context: InvocationContext): Promise<FunctionResult> {
     if (isScheduledEvent(event)) {
       try {
-        return await reconcileScheduled();
+        const at = Date.parse(event.time ?? '');
+        return await reconcileScheduled(Number.isNaN(at) ? now() : new Date(at));
       } finally {
         metrics.publishStoredMetrics();
       }
@@ -309,7 +316,7 @@ function describeOutcome(out: ObjectOutcome): string {
   return `${count(out.writer.rowsWritten, 'row')} from ${count(out.records, 'record')}`;
 }
 
-/** EventBridge's scheduled event (the construct's reconciliation schedule). */
-function isScheduledEvent(event: unknown): boolean {
-  return isObject(event) && event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event';
+/** EventBridge's scheduled event (the construct's reconciliation schedule), with its `time`. */
+function isScheduledEvent(event: unknown): event is { time?: string } {
+  return isObject(event) && event.source === 'aws.events' && event['detail-type'] === 'Scheduled Event' && (event.time === undefined || typeof event.time === 'string');
 }

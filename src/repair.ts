@@ -113,14 +113,19 @@ export async function checkRows(deps: RepairDeps, report: VerifyReport, logFiles
       f.newestEventTime !== undefined &&
       times.some((t) => t >= f.oldestEventTime! && t <= f.newestEventTime!),
   );
-  for (const f of candidates) {
+  const found = new Set<string>();
+  for (const f of candidates.sort((a, b) => a.uri.localeCompare(b.uri))) {
     const ref = parseS3Uri(f.uri);
     if (!ref) continue;
     try {
       const { rows } = await rowsOf(deps, ref);
       for (const r of rows) {
-        const hit = byKey.get(`${r.identity}\u0000${r.eventKey}`);
-        if (hit) check.overwritten.push({ identity: hit.identity, eventKey: hit.eventKey, sourceObject: hit.sourceObject, attestedSource: f.uri });
+        const key = `${r.identity}\u0000${r.eventKey}`;
+        const hit = byKey.get(key);
+        // A row is listed once, with the first attested file that writes it (CloudTrail may deliver an event twice).
+        if (!hit || found.has(key)) continue;
+        found.add(key);
+        check.overwritten.push({ identity: hit.identity, eventKey: hit.eventKey, sourceObject: hit.sourceObject, attestedSource: f.uri });
       }
     } catch (err) {
       check.unreadable.push({ uri: f.uri, reason: reasonOf(err) });

@@ -88,36 +88,31 @@ export async function readS3Digest(s3: S3Client, ref: S3ObjectRef, expectedBucke
 export async function ingestDigest(
   uri: string,
   source: DigestSource,
-  deps: { ledger: Ledger; keys: PublicKeySource; now: () => Date },
+  deps: {
+    ledger: Ledger;
+    keys: PublicKeySource;
+    now: () => Date;
+    /**
+     * Reads a digest the ledger does not have yet (the function: from its bucket). The previous digest is then
+     * verified and recorded first: after ses-audit is attached to an existing trail, or when a digest's
+     * notification was lost, its predecessor is in the bucket but not in the ledger, and is no chain gap.
+     */
+    readDigest?: (uri: string) => Promise<DigestSource>;
+  },
 ): Promise<DigestOutcome> {
-  const verdict: DigestVerdict = await verifyDigest({ body: source.body, where: source.where, metadata: source.metadata, keys: deps.keys });
-  const digest = verdict.digest;
-  const info = classifyKey(source.where?.key ?? uri);
-  const entry: DigestEntry = {
-    uri,
-    verdict: verdict.verdict,
-    ...(verdict.verdict === 'valid' ? {} : { reason: verdict.reason }),
-    sha256: verdict.sha256,
-    ...(verdict.verdict !== 'unverifiable' && verdict.signature ? { signature: verdict.signature } : {}),
-    ...(digest ? { digestStartTime: digest.digestStartTime, digestEndTime: digest.digestEndTime, accountId: digest.awsAccountId } : {}),
-    ...(info.kind === 'digest' && info.region ? { region: info.region } : {}),
-    backfill: digest ? digestFacts(digest).backfill : uri.endsWith('_backfill.json.gz'),
-    chain: 'unchecked',
-    files: {},
-    recordedAt: deps.now().toISOString(),
-  };
-  if (digest) {
-    for (const f of digestFacts(digest).files) entry.files[f.uri] = f.sha256;
-    if (digest.previousDigestS3Bucket !== null && digest.previousDigestS3Object !== null) {
-      entry.previous = {
-        uri: s3Uri({ bucket: digest.previousDigestS3Bucket, key: digest.previousDigestS3Object }),
-        sha256: digest.previousDigestHashValue ?? '',
-        signature: digest.previousDigestSignature ?? '',
-      };
-    }
-  }
+  const verdict = await verifyDigest({ body: source.body, where: source.where, metadata: source.metadata, keys: deps.keys });
+  const entry = digestEntryOf(uri, source, verdict, deps.now());
   if (verdict.verdict === 'valid') {
-    const previous = entry.previous ? await deps.ledger.digest(entry.previous.uri) : undefined;
+    let previous = entry.previous ? await deps.ledger.digest(entry.previous.uri) : undefined;
+    if (entry.previous && !previous && deps.readDigest) {
+      const prevUri = entry.previous.uri;
+      const prevSource = await deps.readDigest(prevUri).catch(() => undefined);
+      if (prevSource) {
+        const prevVerdict = await verifyDigest({ body: prevSource.body, where: prevSource.where, metadata: prevSource.metadata, keys: deps.keys });
+        previous = digestEntryOf(prevUri, prevSource, prevVerdict, deps.now());
+        await deps.ledger.putDigest(previous);
+      }
+    }
     const chain = chainCheck(verdict.digest, previous && { sha256: previous.sha256, signature: previous.signature, verdict: previous.verdict });
     entry.chain = chain.status;
     entry.chainReason = chain.reason;
@@ -135,6 +130,36 @@ export async function ingestDigest(
     else if (f.sha256?.toLowerCase() !== entry.files[uri].toLowerCase()) outcome.tampered.push(uri);
   }
   return outcome;
+}
+
+/** The ledger entry for a digest and its verdict (its chain not checked yet). */
+function digestEntryOf(uri: string, source: DigestSource, verdict: DigestVerdict, now: Date): DigestEntry {
+  const digest = verdict.digest;
+  const info = classifyKey(source.where?.key ?? uri);
+  const entry: DigestEntry = {
+    uri,
+    verdict: verdict.verdict,
+    ...(verdict.verdict === 'valid' ? {} : { reason: verdict.reason }),
+    sha256: verdict.sha256,
+    ...(verdict.verdict !== 'unverifiable' && verdict.signature ? { signature: verdict.signature } : {}),
+    ...(digest ? { digestStartTime: digest.digestStartTime, digestEndTime: digest.digestEndTime, accountId: digest.awsAccountId } : {}),
+    ...(info.kind === 'digest' && info.region ? { region: info.region } : {}),
+    backfill: digest ? digestFacts(digest).backfill : uri.endsWith('_backfill.json.gz'),
+    chain: 'unchecked',
+    files: {},
+    recordedAt: now.toISOString(),
+  };
+  if (digest) {
+    for (const f of digestFacts(digest).files) entry.files[f.uri] = f.sha256;
+    if (digest.previousDigestS3Bucket !== null && digest.previousDigestS3Object !== null) {
+      entry.previous = {
+        uri: s3Uri({ bucket: digest.previousDigestS3Bucket, key: digest.previousDigestS3Object }),
+        sha256: digest.previousDigestHashValue ?? '',
+        signature: digest.previousDigestSignature ?? '',
+      };
+    }
+  }
+  return entry;
 }
 
 /** Loads a window's ledger entries (and the previous digests the window's digests name) and reconciles them. */

@@ -10,11 +10,14 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.js';
-import { SesAuditError, isRetryable } from '../errors.js';
+import { SesAuditError, isRetryable, reasonOf } from '../errors.js';
 import { ingest } from '../ingest.js';
 import { processTrail, type TrailSummary } from '../pipeline.js';
 import { emptyListStats, listTrailObjects, type ListStats } from '../trail/listing.js';
-import { s3Uri } from '../trail/object.js';
+import { parseS3Uri, s3Uri } from '../trail/object.js';
+import type { Ledger } from '../store/ledger.js';
+import type { PublicKeySource } from '../trail/public-keys.js';
+import { failedLogFileEntry, ingestDigest, logFileEntry, readS3Digest } from '../trust.js';
 import type { ByteSource } from '../trail/reader.js';
 import { openS3Object } from '../trail/source.js';
 import { WorkQueue } from './queue.js';
@@ -41,6 +44,8 @@ export interface BackfillDeps {
   s3: S3Client;
   /** Undefined for a dry run: rows are counted, not written. */
   dynamo?: DynamoDBClient;
+  /** The ledger and public keys (LEDGER_TABLE_NAME, not a dry run): files and digests recorded as the function records them. */
+  trust?: { ledger: Ledger; keys: PublicKeySource };
   config: Config;
   /** A file failed for good (after its retries). */
   fileFailed(uri: string, err: unknown): void;
@@ -60,6 +65,8 @@ export interface BackfillTotals {
   found: number;
   foundBytes: number;
   skipped: number;
+  /** Digest files recorded in the ledger (with a ledger only). */
+  digests: number;
   outside: number;
   processed: number;
   failed: number;
@@ -84,6 +91,8 @@ interface WorkItem {
   key: string;
   size: number;
   slot: WatermarkSlot;
+  /** A digest file: verified and recorded in the ledger, not read for rows. */
+  digest?: boolean;
 }
 
 class AbandonedError extends SesAuditError {
@@ -94,7 +103,7 @@ class AbandonedError extends SesAuditError {
 
 export class Backfill {
   readonly totals: BackfillTotals = {
-    listed: 0, found: 0, foundBytes: 0, skipped: 0, outside: 0, processed: 0, failed: 0, abandoned: 0,
+    listed: 0, found: 0, foundBytes: 0, skipped: 0, digests: 0, outside: 0, processed: 0, failed: 0, abandoned: 0,
     notStarted: 0, doneBytes: 0, records: 0, sesEvents: 0, rows: 0, rowsWritten: 0, sourceBytes: 0,
     jsonBytes: 0, badRecords: 0, duplicates: 0, filtered: 0, fileRetries: 0, writeRetries: 0,
   };
@@ -184,6 +193,9 @@ export class Backfill {
             t.found++;
             t.foundBytes += entry.size;
             await this.queue.push({ key: entry.key, size: entry.size, slot: this.watermark.pending(entry.key) });
+          } else if (entry.kind === 'skipped' && entry.why === 'digest' && this.deps.trust) {
+            // With a ledger, a backfilled window can be verified: its digests are recorded too.
+            await this.queue.push({ key: entry.key, size: 0, slot: this.watermark.pending(entry.key), digest: true });
           } else {
             if (entry.kind === 'skipped') t.skipped++;
             else t.outside++;
@@ -219,6 +231,10 @@ export class Backfill {
         live.read = 0;
         try {
           const { summary, written, writeRetries } = await this.processOnce(item, live);
+          if (item.digest) {
+            t.digests++;
+            break;
+          }
           t.processed++;
           t.records += summary.records;
           t.sesEvents += summary.sesEvents;
@@ -265,7 +281,16 @@ export class Backfill {
   private async processOnce(item: WorkItem, live: { read: number }): Promise<{ summary: TrailSummary; written: number; writeRetries: number }> {
     const uri = s3Uri({ bucket: this.o.bucket, key: item.key });
     const signal = this.fileAbort.signal;
-    const { config, dynamo } = this.deps;
+    const { config, dynamo, trust } = this.deps;
+    if (item.digest && trust) {
+      const ref = { bucket: this.o.bucket, key: item.key };
+      const readDigest = (other: string) => {
+        const r = parseS3Uri(other);
+        return r ? readS3Digest(this.deps.s3, r, config.expectedBucketOwner) : Promise.reject(new Error(`not an s3:// URI: ${other}`));
+      };
+      await ingestDigest(uri, await readS3Digest(this.deps.s3, ref, config.expectedBucketOwner), { ...trust, now: () => new Date(), readDigest });
+      return { summary: emptySummary(uri), written: 0, writeRetries: 0 };
+    }
     const { body } = await openS3Object(
       this.deps.s3,
       { bucket: this.o.bucket, key: item.key },
@@ -273,7 +298,11 @@ export class Backfill {
     );
     const source = counted(body, live, signal);
     if (dynamo) {
-      const result = await ingest(source, uri, { dynamo, config });
+      const result = await ingest(source, uri, { dynamo, config }).catch(async (err: unknown) => {
+        await trust?.ledger.putLogFile(failedLogFileEntry(uri, reasonOf(err), 0, new Date().toISOString())).catch(() => undefined);
+        throw err;
+      });
+      await trust?.ledger.putLogFile(logFileEntry(uri, result, result.writer.rowsWritten, new Date().toISOString()));
       return { summary: result, written: result.writer.rowsWritten, writeRetries: result.writer.retries };
     }
     const summary = await processTrail(source, {
@@ -315,5 +344,24 @@ function counted(body: ByteSource, live: { read: number }, signal: AbortSignal):
     },
     // The reader closes a failed source through this: the S3 body's socket must not stay checked out.
     destroy: () => body.destroy?.(),
+  };
+}
+
+/** What a digest contributes to the totals: a file, no records. */
+function emptySummary(uri: string): TrailSummary {
+  return {
+    sourceObject: uri,
+    records: 0,
+    sesEvents: 0,
+    rows: 0,
+    skipped: 0,
+    filtered: 0,
+    duplicates: 0,
+    badRecords: 0,
+    badRecordReasons: [],
+    bytes: 0,
+    sourceBytes: 0,
+    gzip: true,
+    sha256: '',
   };
 }

@@ -118,6 +118,36 @@ describe('digests on arrival', () => {
     expect(t!.out.metric('FilesTampered')).toEqual([1]);
   });
 
+  it('a previous digest the ledger lacks (attached to an existing trail) is read from the bucket, recorded, and linked', async () => {
+    const app = await appWithTrust();
+    const key = readFileSync(join(KEYS, 'test-private-key.pem'), 'utf8');
+    const PREV = DIGEST.replace('T110000Z', 'T100000Z');
+    const prev = signDigest(
+      buildDigest({ bucket: BUCKET, key: PREV, digestStartTime: '2026-11-20T09:00:00Z', digestEndTime: '2026-11-20T10:00:00Z', publicKeyFingerprint: fingerprint, logFiles: [] }),
+      key,
+    );
+    const next = signDigest(
+      buildDigest({
+        bucket: BUCKET,
+        key: DIGEST,
+        digestStartTime: '2026-11-20T10:00:00Z',
+        digestEndTime: '2026-11-20T11:00:00Z',
+        publicKeyFingerprint: fingerprint,
+        logFiles: [],
+        previous: { bucket: BUCKET, key: PREV, sha256: prev.sha256, signature: prev.signature },
+      }),
+      key,
+    );
+    s3.put(BUCKET, PREV, () => ({ Body: Readable.from([prev.body]), Metadata: prev.metadata }));
+    s3.put(BUCKET, DIGEST, () => ({ Body: Readable.from([next.body]), Metadata: next.metadata }));
+    table.mock.on(BatchGetItemCommand).resolves({ Responses: { ledger: [] } });
+    await app.handle(s3Event([DIGEST]), lambdaContext());
+    const [first, second] = puts().map((p) => p.Item as Record<string, AttributeValue>);
+    expect([first.sk, first.verdict, first.chain]).toEqual([{ S: `s3://${BUCKET}/${PREV}` }, { S: 'valid' }, { S: 'unchecked' }]);
+    expect([second.sk, second.verdict, second.chain]).toEqual([{ S: `s3://${BUCKET}/${DIGEST}` }, { S: 'valid' }, { S: 'linked' }]);
+    expect(t!.out.metric('DigestChainGaps')).toEqual([]);
+  });
+
   it('an altered signature is an invalid digest: recorded and counted, not an error', async () => {
     const app = await appWithTrust();
     serve({ ...signed.metadata, signature: '00'.repeat(256) });
@@ -158,8 +188,11 @@ describe('the scheduled reconciliation', () => {
       now: () => new Date('2026-11-20T11:35:00Z'),
     });
     const r2 = await later.handle({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} }, lambdaContext());
+    // A retried or replayed event reconciles the hours of its own time, not of the clock's.
+    const replayed = await later.handle({ source: 'aws.events', 'detail-type': 'Scheduled Event', time: '2026-11-20T10:35:00Z', detail: {} }, lambdaContext());
+    expect(replayed).toMatchObject({ reconciled: { since: '2026-11-20T07:00:00Z', until: '2026-11-20T07:59:59Z' } });
     expect(r2).toMatchObject({ report: { unattested: [forged], missing: [listed] } });
-    expect(t!.out.metric('FilesUnattested')).toEqual([0, 1]);
-    expect(t!.out.metric('FilesMissing')).toEqual([0, 1]);
+    expect(t!.out.metric('FilesUnattested')).toEqual([0, 1, 0]);
+    expect(t!.out.metric('FilesMissing')).toEqual([0, 1, 0]);
   });
 });

@@ -435,7 +435,15 @@ function expectReconcileSchedule(s: Synth, expression: string): void {
     ScheduleExpression: expression,
     State: 'ENABLED',
     // No Input: the function gets the standard Scheduled Event (source aws.events, detail-type Scheduled Event).
-    Targets: [{ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Id: 'Target0', RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 2 } }],
+    Targets: [
+      {
+        Arn: { 'Fn::GetAtt': [fnId, 'Arn'] },
+        Id: 'Target0',
+        RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 2 },
+        // An event EventBridge cannot deliver is kept in the failure queue, like a failed file.
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [idOf(s, s.stack.audit.failureQueue), 'Arn'] } },
+      },
+    ],
   });
   s.template.hasResourceProperties('AWS::Lambda::Permission', {
     Action: 'lambda:InvokeFunction',
@@ -843,8 +851,12 @@ describe('attached to an existing trail bucket, SQS-buffered, SSE-KMS, custom pr
       BatchSize: 1,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
-    // Synchronous polling: no async retry settings or destinations.
-    s.template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 0);
+    // The files come by synchronous polling; only the reconciliation schedule invokes asynchronously, and a
+    // run that keeps failing goes to the same DLQ as a file (its hours are then left for ses-audit verify).
+    s.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [dlqId, 'Arn'] } } },
+    });
     const consume = functionStatements(s).filter((st) => asArray(st.Action).includes('sqs:ReceiveMessage'));
     expect(consume).toHaveLength(1);
     expect(consume[0].Resource).toEqual({ 'Fn::GetAtt': [queueId, 'Arn'] });

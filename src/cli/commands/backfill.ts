@@ -4,9 +4,11 @@
  */
 import { DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { makeDynamoClient, makeS3Client } from '../../aws.js';
-import { Backfill, type BackfillOptions } from '../../backfill/run.js';
-import { loadConfig, type Config } from '../../config.js';
+import { cloudTrailClients, makeDynamoClient, makeS3Client } from '../../aws.js';
+import { Backfill, type BackfillDeps, type BackfillOptions } from '../../backfill/run.js';
+import { ENV, loadConfig, type Config } from '../../config.js';
+import { Ledger } from '../../store/ledger.js';
+import { cloudTrailKeySource, fileKeySource } from '../../trail/public-keys.js';
 import { InputError, isRetryable, reasonOf } from '../../errors.js';
 import type { TrailSummary } from '../../pipeline.js';
 import { parseS3Uri, s3Uri } from '../../trail/object.js';
@@ -104,6 +106,15 @@ async function runBackfill(o: RunOptions, io: CliIO, env: CliIO['env'], hooks: B
   const s3 = makeS3Client(env);
   // Every file in flight has its own writer with WRITE_CONCURRENCY calls: size the socket pool for all of them.
   const dynamo = o.dryRun ? undefined : makeDynamoClient(env, { forWriter: true, maxSockets: o.concurrency * config.writeConcurrency });
+  // The ledger, as the function keeps it: files recorded, digests verified, so the window can be verified.
+  const ledgerClient = dynamo && config.ledgerTableName ? makeDynamoClient(env) : undefined;
+  const trust =
+    ledgerClient && config.ledgerTableName
+      ? {
+          ledger: new Ledger(ledgerClient, config.ledgerTableName),
+          keys: config.publicKeysFile ? await fileKeySource(config.publicKeysFile) : cloudTrailKeySource(cloudTrailClients(env)),
+        }
+      : undefined;
   try {
     // Without a region nothing can be listed: say so before starting.
     await s3.config.region();
@@ -111,10 +122,11 @@ async function runBackfill(o: RunOptions, io: CliIO, env: CliIO['env'], hooks: B
       const problem = await checkTable(dynamo, config.tableName, env);
       if (problem) throw new InputError(problem);
     }
-    return await new BackfillCommand(o, config, io, env, hooks, s3, dynamo).run();
+    return await new BackfillCommand(o, config, io, env, hooks, s3, dynamo, trust).run();
   } finally {
     s3.destroy();
     dynamo?.destroy();
+    ledgerClient?.destroy();
   }
 }
 
@@ -160,6 +172,7 @@ class BackfillCommand {
     private readonly hooks: BackfillHooks,
     s3: S3Client,
     private readonly dynamo: DynamoDBClient | undefined,
+    trust?: BackfillDeps['trust'],
   ) {
     this.target = s3Uri({ bucket: o.bucket, key: o.prefix });
     this.progress = new Progress({
@@ -171,6 +184,7 @@ class BackfillCommand {
     this.backfill = new Backfill(o, {
       s3,
       dynamo,
+      ...(trust ? { trust } : {}),
       config,
       pageSize: hooks.pageSize,
       onFileDone: hooks.onFileDone,
@@ -188,7 +202,8 @@ class BackfillCommand {
     this.io.stderr.write(
       `backfill ${this.target}${window ? ` (${window})` : ''}${o.startAfter ? ` after ${o.startAfter}` : ''}: ` +
         `${o.concurrency} file${o.concurrency === 1 ? '' : 's'} at a time, ` +
-        `${this.dynamo ? `writing to ${this.config.tableName}` : 'dry run, writing nothing'}\n`,
+        `${this.dynamo ? `writing to ${this.config.tableName}` : 'dry run, writing nothing'}` +
+        `${this.dynamo ? (this.config.ledgerTableName ? `, recording files and digests in ${this.config.ledgerTableName}` : ` (no ${ENV.ledgerTableName}: nothing recorded in the ledger, digests skipped)`) : ''}\n`,
     );
     this.unsubscribe = (this.hooks.onInterrupt ?? processInterrupts)(() => this.interrupt());
     this.progress.start();
@@ -286,6 +301,7 @@ class BackfillCommand {
     if (t.outside) listing.push(`${t.outside} key${t.outside === 1 ? '' : 's'} outside the window passed over`);
     err.write(`${listing.join(', ')}\n`);
     const files = [`${t.processed} file${t.processed === 1 ? '' : 's'} processed`, `${t.failed} failed`, `${t.skipped} skipped (not log files)`];
+    if (t.digests) files.push(`${t.digests} digest${t.digests === 1 ? '' : 's'} recorded`);
     const content = [`${t.records} records`, `${t.sesEvents} SES events`];
     content.push(this.dynamo ? `${t.rowsWritten} rows written` : `${t.rows} rows (dry run: nothing written)`);
     if (t.filtered) content.push(`${t.filtered} filtered`);

@@ -87,7 +87,7 @@ export async function runFindings(io: CliIO, env: CliIO['env'], o: FindingsOptio
       return 0;
     }
     if (!o.json) await write(io.stdout, formatFindings(rows, tableWidth(io.columns, io.env)));
-    if (more) io.stderr.write(`(newest ${o.limit} rows shown; more with --limit N)\n`);
+    if (more) io.stderr.write(`(newest ${o.limit === 1 ? 'row' : `${o.limit} rows`} shown; more with --limit N)\n`);
     return rows.length;
   } catch (err) {
     throw new InputError(explain(err, env, { tableName }), err);
@@ -108,7 +108,8 @@ export function formatFindings(rows: AuditRow[], width?: number): string {
   const columns: Column<AuditRow>[] = [
     { header: 'TIME', value: (r) => r.eventKey.split('#')[0] || r.eventTime },
     { header: 'SEVERITY', value: (r) => r.severity ?? '-' },
-    { header: 'FINDING', value: (r) => (r.findings ?? []).join(','), soft: 30, min: 14 },
+    // The finding ids are what the view is for: kept whole as long as anything else can give way.
+    { header: 'FINDING', value: (r) => (r.findings ?? []).join(','), soft: 32, min: 24 },
     { header: 'IDENTITY', value: (r) => r.identity, soft: 26, min: 12, ellipsis: 'middle' },
     { header: 'ACTION', value: (r) => r.eventName, soft: 22, min: 10, drop: 3 },
     { header: 'WHO', value: (r) => whoOf(r), soft: 20, min: 8, ellipsis: 'middle' },

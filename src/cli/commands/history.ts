@@ -198,7 +198,7 @@ async function printHistory(client: DynamoDBClient, tableName: string, o: Histor
     }
   }
   if (trust?.unavailable) io.stderr.write(`(${trust.unavailable})\n`);
-  if (more) io.stderr.write(`(newest ${o.limit} rows shown; more with --limit N)\n`);
+  if (more) io.stderr.write(`(newest ${o.limit === 1 ? 'row' : `${o.limit} rows`} shown; more with --limit N)\n`);
 }
 
 const JSON_PAGE = 100;

@@ -23,8 +23,7 @@ export const invokeCommand: CommandFactory = ({ io, setExitCode }) =>
   new Command('invoke')
     .summary('run the bundled Lambda handler on an event file, as Lambda would')
     .description(
-      "Runs the bundled Lambda handler (dist/handler.mjs) on a Lambda event file, as Lambda would (a cold start,\n" +
-        "a context with a deadline), and prints the handler's result as one line of JSON on stdout.",
+      "Runs the bundled Lambda handler (dist/handler.mjs) on a Lambda event file, as Lambda would (a cold start, a context with a deadline), and prints the handler's result as one line of JSON on stdout.",
     )
     .usage('EVENT.json [options]')
     .argument('<event>', 'a Lambda event as a JSON file')

@@ -90,6 +90,9 @@ async function runLocal(io: CliIO, o: LocalOptions): Promise<number> {
     if (o.keysDir) settings[ENV.publicKeysFile] = join(o.keysDir, 'public-keys.json');
     // Alerts go to an EventBridge endpoint when one is configured; without one they are printed at the end.
     const publishAlerts = Boolean(io.env.AWS_ENDPOINT_URL_EVENTBRIDGE);
+    // The threshold the function would publish at, read as the function reads it (before the handler's
+    // environment, with alerts off, goes into process.env).
+    const { alertSeverity } = loadConfig({ ...io.env, [ENV.tableName]: tableName });
     const env: Record<string, string | undefined> = {
       ...io.env,
       ...settings,
@@ -169,8 +172,6 @@ async function runLocal(io: CliIO, o: LocalOptions): Promise<number> {
     // What deserves a look, then what an operator would be paged for.
     say('\n== ses-audit findings');
     await runFindings(io, env, { threshold: 'low', limit: 50, json: false });
-    // The threshold the function would publish at, read as the function reads it.
-    const { alertSeverity } = loadConfig({ ...io.env, [ENV.tableName]: tableName });
     if (!publishAlerts && alertSeverity !== 'off') {
       say(`\n== Alerts (ALERT_SEVERITY=${alertSeverity}): no EventBridge endpoint here (AWS_ENDPOINT_URL_EVENTBRIDGE), so printed instead of published`);
       await runFindings(io, env, { threshold: alertSeverity, limit: 50, json: false });
@@ -186,7 +187,7 @@ async function runLocal(io: CliIO, o: LocalOptions): Promise<number> {
       await runVerify(io, env, verify);
       say(`\n== ses-audit verify --since ${since} --until ${until} --grace 0 --repair   (the attested file is read again over the copy's rows)`);
       await runVerify(io, env, { ...verify, repair: true });
-      say('(the copy stays unattested until it is removed from the bucket; its rows are attested again)');
+      say('(its rows are attested again; the copy stays in the report for its window: it was ingested and nothing attests it, which is the finding. Remove it from the bucket.)');
     }
 
     if (o.keepRunning) {

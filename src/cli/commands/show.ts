@@ -32,6 +32,7 @@ export const showCommand: CommandFactory = ({ io }) =>
   new Command('show')
     .summary("an identity's life and state: created, DKIM, policies and their principals, denied attempts")
     .description("What is true of an identity now, and who made it so, from its audit history.")
+    .usage('IDENTITY [options]')
     .argument('<identity>', 'a domain, an email address or an identity ARN')
     .option('--json', 'one JSON object (docs/show.md) instead of text')
     .option('--region <region>', REGION_HELP)
