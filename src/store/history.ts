@@ -32,7 +32,7 @@ export interface HistoryQuery {
   pageSize?: number;
   /**
    * Whole rows even through an index that projects only some attributes: each row read from the index is
-   * then read again from the table (`fullRows`). For output that promises the row as stored (`--json`).
+   * then read again from the table (`fullItems`). For output that promises the row as stored (`--json`).
    */
   whole?: boolean;
 }
@@ -80,7 +80,7 @@ export function keyRange(since?: TimeBound, until?: TimeBound): KeyRange {
  * Where a query reads: the table for an identity, else the index of the first of actor, event name and
  * severity it names (the others become filters). Undefined when it names none of them.
  */
-export function indexOf(q: HistoryQuery): { index?: IndexSpec } | undefined {
+export function readFrom(q: HistoryQuery): { index?: IndexSpec } | undefined {
   if (q.identity !== undefined) return {};
   if (q.actor !== undefined) return { index: INDEXES.byActor };
   if (q.eventName !== undefined) return { index: INDEXES.byEventName };
@@ -90,7 +90,7 @@ export function indexOf(q: HistoryQuery): { index?: IndexSpec } | undefined {
 
 /** The Query input for page one (without Limit and ExclusiveStartKey). */
 export function buildQuery(tableName: string, q: HistoryQuery, range: KeyRange = keyRange(q.since, q.until)): QueryCommandInput {
-  const source = indexOf(q);
+  const source = readFrom(q);
   if (source === undefined) throw new InputError('give an identity, an actor, an event name or a severity');
   const index = source.index;
   const keys: Record<string, string | undefined> = {
@@ -149,7 +149,7 @@ export function queryHistory(client: DynamoDBClient, tableName: string, q: Histo
   if (!(limit >= 0)) throw new InputError(`limit must be a number of 0 or more, not ${q.limit}`);
   // Without a filter every item evaluated is returned, so a page never needs more than what is left.
   const filtered = input.FilterExpression !== undefined;
-  const index = indexOf(q)?.index;
+  const index = readFrom(q)?.index;
   const whole = q.whole === true && index !== undefined && !projectsAll(index);
   return (async function* rows() {
     let yielded = 0;
