@@ -29,6 +29,7 @@ import type { AuditRow } from '../src/ses/row.js';
 import { BatchWriter } from '../src/store/writer.js';
 import { openS3Object } from '../src/trail/source.js';
 import type { ByteSource } from '../src/trail/reader.js';
+// What DynamoDBClient registers (from the SDK's own @aws-sdk/core, not a dependency of this package).
 import { getLoggerPlugin } from '@aws-sdk/core/client';
 import { peakRssMiB } from './fmt.js';
 import { leanBatchWrite } from './lean-send.js';

@@ -10,6 +10,7 @@
  * memory, gunzipped and JSON.parse'd, its records turned into rows by the same row builder and written with
  * the same BatchWriter on a DynamoDB client as the SDK makes it by default.
  */
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -38,6 +39,10 @@ export interface HandlerResult {
   cpuMs: number[];
   /** RSS after each measured invocation. */
   rssMiB: number[];
+  /** Garbage collections during the measured invocations (PerformanceObserver 'gc'), and their total time. */
+  gcMajor: number;
+  gcMinor: number;
+  gcMs: number;
   /** The process's peak RSS (VmHWM): what Lambda reports as Max Memory Used. */
   peakRssMiB: number;
   rows: number;
@@ -132,11 +137,24 @@ const result: HandlerResult = {
   ms: [],
   cpuMs: [],
   rssMiB: [],
+  gcMajor: 0,
+  gcMinor: 0,
+  gcMs: 0,
   peakRssMiB: 0,
   rows,
   node: process.version,
   nodeOptions: process.env.NODE_OPTIONS ?? '',
 };
+const gc = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    // A 'gc' entry's detail names its kind (Node's perf_hooks constants); @types/node 20 does not declare detail.
+    const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) result.gcMajor++;
+    else if (kind === constants.NODE_PERFORMANCE_GC_MINOR) result.gcMinor++;
+    result.gcMs += entry.duration;
+  }
+});
+gc.observe({ entryTypes: ['gc'] });
 for (let i = 0; i < spec.invocations; i++) {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -146,5 +164,8 @@ for (let i = 0; i < spec.invocations; i++) {
   result.cpuMs.push((c.user + c.system) / 1000);
   result.rssMiB.push(process.memoryUsage.rss() / 1024 / 1024);
 }
+// Entries are delivered asynchronously: let the last ones arrive.
+await new Promise((r) => setImmediate(r));
+gc.disconnect();
 result.peakRssMiB = peakRssMiB();
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -7,6 +7,8 @@
  * agent, clock skew correction.
  */
 import type { BatchWriteItemCommandInput, BatchWriteItemCommandOutput, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+// The SDK's own copies (dependencies of @aws-sdk/client-dynamodb, not of this package): the prototype signs
+// exactly as the SDK does.
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
 
