@@ -282,7 +282,10 @@ export async function lambdaSection(quick: boolean, node: string, local: LocalBe
     { label: `JSON.parse design: ${big} MB, 1% SES`, mb: big, pct: 1, mode: 'json-parse', flags: false, warmup: 1, invocations: 2 },
     { label: 'JSON.parse design: 1 MB, 1% SES', mb: 1, pct: 1, mode: 'json-parse', flags: false, warmup: 1, invocations: quick ? 5 : 10 },
   ];
-  if (!quick) plans.splice(5, 0, { label: '1 MB, 10% SES', mb: 1, pct: 10, mode: 'handler', flags: true, warmup: 1, invocations: 10 });
+  if (!quick) {
+    const after = plans.findIndex((p) => p.mode === 'handler' && p.mb === 1 && p.pct === 1);
+    plans.splice(after + 1, 0, { label: '1 MB, 10% SES', mb: 1, pct: 10, mode: 'handler', flags: true, warmup: 1, invocations: 10 });
+  }
   const keys = new Map<string, string>();
   for (const p of plans) {
     const id = `${p.mb}/${p.pct}`;
