@@ -29,11 +29,15 @@ import type { AuditRow } from '../src/ses/row.js';
 import { BatchWriter } from '../src/store/writer.js';
 import { openS3Object } from '../src/trail/source.js';
 import type { ByteSource } from '../src/trail/reader.js';
+// What DynamoDBClient registers (from the SDK's own @aws-sdk/core, not a dependency of this package).
+import { getLoggerPlugin } from '@aws-sdk/core/client';
 import { peakRssMiB } from './fmt.js';
+import { leanBatchWrite } from './lean-send.js';
 
 export interface WorkerSpec {
   mode: 's3' | 'gunzip' | 'rows' | 'write' | 'writer' | 'backpressure';
-  store?: 'dynalite' | 'standin';
+  /** dynalite or the HTTP stand-in: whatever AWS_ENDPOINT_URL_DYNAMODB names; 'standin': aws-sdk-client-mock. */
+  store?: 'dynalite' | 'standin' | 'http';
   bucket?: string;
   key?: string;
   /** Local file (writer and backpressure modes). */
@@ -44,6 +48,10 @@ export interface WorkerSpec {
   warmup?: number;
   latencyMs?: number;
   concurrency?: number;
+  /** Writer mode: put the SDK's logger middleware back on the writer's client (the SDK default: "before"). */
+  sdkLogger?: boolean;
+  /** Writer mode: BatchWriteItem through the lean prototype (bench/lean-send.ts) instead of the SDK's command. */
+  lean?: boolean;
   awaitWrites?: boolean;
   sampleMs?: number;
 }
@@ -108,6 +116,15 @@ function instrument(client: DynamoDBClient, t0: () => number) {
     return send(command, options);
   };
   return stats;
+}
+
+/** BatchWriteItem calls go through the lean prototype; anything else through the SDK. */
+function useLean(client: DynamoDBClient): void {
+  const lean = leanBatchWrite(client);
+  const send = client.send.bind(client) as (c: unknown, o?: unknown) => Promise<unknown>;
+  // Replacing, not typing: send's overloads cannot be assigned one wrapper without this (as instrument does).
+  (client as unknown as { send: typeof send }).send = (command: unknown, options?: unknown) =>
+    command instanceof BatchWriteItemCommand ? lean(command.input, (options as { abortSignal?: AbortSignal } | undefined)?.abortSignal) : send(command, options);
 }
 
 /** The DynamoDB stand-in: every BatchWriteItem resolves after a fixed latency with nothing unprocessed. */
@@ -177,6 +194,9 @@ async function main(): Promise<WorkerResult> {
     });
     if (spec.store === 'standin') await standIn(spec.latencyMs ?? 10);
     const dynamo = makeDynamoClient(env, { forWriter: true });
+    // What DynamoDBClient's constructor registers, and makeDynamoClient removes for the writer.
+    if (spec.sdkLogger) dynamo.middlewareStack.use(getLoggerPlugin(dynamo.config));
+    if (spec.lean) useLean(dynamo);
     const t0 = performance.now();
     const stats = instrument(dynamo, () => performance.now() - t0);
     const c0 = process.cpuUsage();

@@ -3,9 +3,11 @@
  * blocking this one (the local servers live here and must keep answering), and the local S3/DynamoDB servers
  * with the bench files uploaded once into a persistent s3rver directory.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { common } from '../esbuild.config.mjs';
@@ -46,6 +48,11 @@ export function machine(): string {
   return `${cpus().length} × ${cpu.trim()}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}`;
 }
 
+/** The 1-minute load average against the core count, for saying when the machine was busy. */
+export function load(): string {
+  return `load ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`;
+}
+
 export function table(head: string[], rows: string[][]): string {
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
@@ -84,12 +91,12 @@ export interface ChildRun {
 /** Runs `node ARGS` asynchronously (so this process's servers keep serving). stdout may go to /dev/null. */
 export function runNode(
   args: string[],
-  options: { env?: Record<string, string | undefined>; stdoutToNull?: boolean; timeoutMs?: number } = {},
+  options: { env?: Record<string, string | undefined>; stdoutToNull?: boolean; timeoutMs?: number; node?: string } = {},
 ): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
-    const child = spawn(process.execPath, args, {
+    const child = spawn(options.node ?? process.execPath, args, {
       env: { ...process.env, ...options.env },
       stdio: ['ignore', options.stdoutToNull ? 'ignore' : 'pipe', 'pipe'],
     });
@@ -110,13 +117,92 @@ export function runNode(
   });
 }
 
-/** Runs a bundled worker with a JSON spec and parses its one-line JSON result. */
-export async function runWorker<T>(name: string, spec: unknown, env: Record<string, string | undefined> = {}): Promise<T & { parentCpuMs: number }> {
-  const r = await runNode([await bundle(name), JSON.stringify(spec)], { env, timeoutMs: 10 * 60_000 });
+/** Runs a bundled worker with a JSON spec and parses its one-line JSON result (its last line of stdout). */
+export async function runWorker<T>(
+  name: string,
+  spec: unknown,
+  env: Record<string, string | undefined> = {},
+  options: { node?: string; nodeArgs?: string[] } = {},
+): Promise<T & { parentCpuMs: number }> {
+  const r = await runNode([...(options.nodeArgs ?? []), await bundle(name), JSON.stringify(spec)], { env, timeoutMs: 10 * 60_000, node: options.node });
   if (r.code !== 0) throw new Error(`${name} ${JSON.stringify(spec)} exited ${r.code}: ${r.stderr.trim().split('\n').slice(-5).join(' | ')}`);
   const line = r.stdout.trim().split('\n').pop() ?? '';
   // The worker's one JSON line, of the type its caller names.
   return { ...(JSON.parse(line) as T), parentCpuMs: r.parentCpuMs };
+}
+
+/**
+ * A Node 24 binary (the Lambda runs nodejs24.x): BENCH_NODE24 when set, else the npm registry's `node`
+ * package installed once into .bench/node24 (`npm i --prefix .bench/node24 node@24`, as CI would).
+ */
+export function node24(): string {
+  const given = process.env.BENCH_NODE24;
+  const path = given || join(BENCH_DIR, 'node24', 'node_modules', '.bin', 'node');
+  if (!given && !existsSync(path)) {
+    process.stderr.write('installing Node 24 into .bench/node24 (npm i node@24) ...\n');
+    execFileSync('npm', ['i', '--prefix', join(BENCH_DIR, 'node24'), '--no-save', '--no-audit', '--no-fund', 'node@24'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+  if (!version.startsWith('v24.')) throw new Error(`${path} is Node ${version}, not 24 (set BENCH_NODE24 to a Node 24 binary)`);
+  return path;
+}
+
+/** `node --version` of a binary. */
+export function nodeVersion(path: string): string {
+  return execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A latency stand-in for DynamoDB and EventBridge over HTTP, in this process: the client's whole path runs
+// (serialization, signing, the SDK's middleware, HTTP, parsing the answer), only the service is missing. Every
+// BatchWriteItem is written in full after `latencyMs`, PutItem succeeds, PutEvents accepts every entry; any
+// other call is refused. It stands in for DynamoDB's latency, not its behaviour (no throttling, no checks).
+
+export interface StandIn {
+  url: string;
+  /** Calls answered, by X-Amz-Target. */
+  calls: Map<string, number>;
+  stop(): Promise<void>;
+}
+
+export async function startStandIn(latencyMs: number): Promise<StandIn> {
+  const calls = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      calls.set(target, (calls.get(target) ?? 0) + 1);
+      let status = 200;
+      let body: string;
+      if (target === 'DynamoDB_20120810.BatchWriteItem') body = '{"UnprocessedItems":{}}';
+      else if (target === 'DynamoDB_20120810.PutItem') body = '{}';
+      else if (target === 'AWSEvents.PutEvents') {
+        // The request's JSON body, as the SDK sent it.
+        const n = (JSON.parse(Buffer.concat(parts).toString('utf8')) as { Entries?: unknown[] }).Entries?.length ?? 0;
+        body = JSON.stringify({ FailedEntryCount: 0, Entries: Array.from({ length: n }, (_, i) => ({ EventId: `e${i}` })) });
+      } else {
+        status = 400;
+        body = JSON.stringify({ __type: 'com.amazon.coral.validate#ValidationException', message: `${target} is not in the bench stand-in` });
+      }
+      setTimeout(() => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.0', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+      }, latencyMs);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // A TCP server: address() is an AddressInfo.
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 export interface LocalBench {

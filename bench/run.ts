@@ -7,6 +7,7 @@
  *   npm run bench                 # the read suite on 200 MB files (1% and 50% SES)
  *   npm run bench -- --quick      # 20 MB files, fewer runs: a smoke test
  *   npm run bench -- --suite all  # every suite (see bench/suites.ts)
+ *   npm run bench -- --suite cost # write units, writer CPU, the function on Node 24, the cost model (bench/cost.ts)
  */
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';

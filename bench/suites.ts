@@ -5,7 +5,8 @@
  *           stage, at 1/50/500 MB and 1/10/50% SES; the writer alone; whether writes overlap reading
  *   memory  peak RSS of `ses-audit process --dry-run` on a 1 GB file; backpressure against a slow stand-in
  *   cold    bundle size, init time of dist/handler.mjs, what loads at init
- *   all     all three (run.ts also runs its read suite first)
+ *   wru, writer, lambda, cost   write units, writer CPU per row, the function on Node 24, the cost model (bench/cost.ts)
+ *   all     e2e, memory, cold and cost (run.ts also runs its read suite first)
  *
  * Every measurement runs in a fresh child process, so that its peak RSS and CPU are its own; the local servers
  * run in this process, and their CPU is reported beside the worker's. Medians throughout.
@@ -15,14 +16,18 @@ import { join } from 'node:path';
 import { BENCH_BUCKET, BENCH_DIR, benchKey, machine, median, runNode, runWorker, startLocalBench, table, trailFile, type LocalBench } from './harness.js';
 import type { WorkerResult, WorkerSpec } from './e2e-worker.js';
 import { coldSuite } from './cold.js';
+import { COST_SUITES, costSuites } from './cost.js';
 import { int, mib, ms, rate } from './fmt.js';
 
 const MiB = 1024 * 1024;
-const SUITES = ['e2e', 'memory', 'cold'] as const;
+const SUITES = ['e2e', 'memory', 'cold', ...COST_SUITES] as const;
 type SuiteName = (typeof SUITES)[number];
+/** What `all` runs: `cost` includes wru, writer and lambda. */
+const ALL: SuiteName[] = ['e2e', 'memory', 'cold', 'cost'];
 
 export async function extraSuites(suite: string, quick: boolean): Promise<string[]> {
-  const names: SuiteName[] = suite === 'all' ? [...SUITES] : SUITES.includes(suite as SuiteName) ? [suite as SuiteName] : [];
+  const known = SUITES.find((s) => s === suite);
+  const names: SuiteName[] = suite === 'all' ? ALL : known ? [known] : [];
   if (names.length === 0) throw new Error(`unknown suite "${suite}": use read, ${SUITES.join(', ')} or all`);
   const out: string[] = [];
   for (const name of names) {
@@ -30,7 +35,8 @@ export async function extraSuites(suite: string, quick: boolean): Promise<string
     let body: string;
     if (name === 'e2e') body = await e2eSuite(quick);
     else if (name === 'memory') body = await memorySuite(quick);
-    else body = await coldSuite(quick);
+    else if (name === 'cold') body = await coldSuite(quick);
+    else body = await costSuites(name, quick);
     out.push(`${body}\n\n_${machine()}; ${((Date.now() - started) / 1000).toFixed(0)} s for this suite._`);
   }
   return out;

@@ -5,7 +5,10 @@
  * Lambda's Node.js runtime sizes V8 from the memory setting itself (old space at about 90% of it) unless
  * NODE_OPTIONS names both limits. V8 then lets garbage pile up close to that limit: a warm 256 MB function
  * reached 240-299 MiB RSS on a 50 MB log file, while `--max-semi-space-size=8 --max-old-space-size=160`
- * kept it at 149 MiB. The rule below reproduces that measured point and scales it:
+ * kept it at 149 MiB. On Node 24 the bench's lambda suite (`npm run bench -- --suite lambda`, the shipped
+ * handler, 50 MB at 50% SES) measures 132-143 MiB with these flags and 287-293 MiB without; the flags buy
+ * that with more major collections (docs/cost.md, "The function"). The rule below reproduces that point and
+ * scales it:
  * - old space: three quarters of the memory less 32 MB, leaving the rest to what lives outside the V8 heap
  *   (code, zlib windows, socket and stream buffers), which matters most in small functions;
  * - semi space: 1/32 of the memory as a power of two, 1 to 64 MB. A larger young generation means fewer

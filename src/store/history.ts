@@ -2,11 +2,11 @@
  * Reading the audit table back: one identity's (or one actor's, one event name's, one severity's) rows,
  * newest first, optionally within a time window. Used by `ses-audit history`, `show` and `findings`.
  */
-import { QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, type AttributeValue, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { SEVERITIES, type AuditRow, type Severity } from '../ses/row.js';
 import { InputError } from '../errors.js';
-import { INDEXES, PARTITION_KEY, SORT_KEY } from './schema.js';
+import { INDEXES, PARTITION_KEY, SORT_KEY, projectsAll, type IndexSpec } from './schema.js';
 
 /** The row attribute that holds the caller's own ARN (for a role: the session's). */
 const PRINCIPAL_ARN = 'principalArn' satisfies keyof AuditRow;
@@ -30,6 +30,11 @@ export interface HistoryQuery {
   limit?: number;
   /** DynamoDB's per-request Limit (items evaluated per page); tests use it to force paging. */
   pageSize?: number;
+  /**
+   * Whole rows even through an index that projects only some attributes: each row read from the index is
+   * then read again from the table (`fullItems`). For output that promises the row as stored (`--json`).
+   */
+  whole?: boolean;
 }
 
 /** A time bound resolved to UTC at second precision, the precision of `eventTime`. */
@@ -71,23 +76,36 @@ export function keyRange(since?: TimeBound, until?: TimeBound): KeyRange {
   return range;
 }
 
+/**
+ * Where a query reads: the table for an identity, else the index of the first of actor, event name and
+ * severity it names (the others become filters). Undefined when it names none of them.
+ */
+export function readFrom(q: HistoryQuery): { index?: IndexSpec } | undefined {
+  if (q.identity !== undefined) return {};
+  if (q.actor !== undefined) return { index: INDEXES.byActor };
+  if (q.eventName !== undefined) return { index: INDEXES.byEventName };
+  if (q.severity !== undefined) return { index: INDEXES.bySeverity };
+  return undefined;
+}
+
 /** The Query input for page one (without Limit and ExclusiveStartKey). */
 export function buildQuery(tableName: string, q: HistoryQuery, range: KeyRange = keyRange(q.since, q.until)): QueryCommandInput {
-  let partition: { attribute: string; value: string; index?: string };
+  const source = readFrom(q);
+  if (source === undefined) throw new InputError('give an identity, an actor, an event name or a severity');
+  const index = source.index;
+  const keys: Record<string, string | undefined> = {
+    [PARTITION_KEY]: q.identity,
+    [INDEXES.byActor.partitionKey]: q.actor,
+    [INDEXES.byEventName.partitionKey]: q.eventName,
+    [INDEXES.bySeverity.partitionKey]: q.severity,
+  };
+  const partitionKey = index?.partitionKey ?? PARTITION_KEY;
+  const partition = { attribute: partitionKey, value: keys[partitionKey] ?? '', index: index?.name };
+  // Of actor and event name, the one that is not the partition is a filter (severity is never combined).
   const filters: { attribute: string; value: string }[] = [];
-  if (q.identity !== undefined) {
-    partition = { attribute: PARTITION_KEY, value: q.identity };
-    if (q.actor !== undefined) filters.push({ attribute: INDEXES.byActor.partitionKey, value: q.actor });
-    if (q.eventName !== undefined) filters.push({ attribute: INDEXES.byEventName.partitionKey, value: q.eventName });
-  } else if (q.actor !== undefined) {
-    partition = { attribute: INDEXES.byActor.partitionKey, value: q.actor, index: INDEXES.byActor.name };
-    if (q.eventName !== undefined) filters.push({ attribute: INDEXES.byEventName.partitionKey, value: q.eventName });
-  } else if (q.eventName !== undefined) {
-    partition = { attribute: INDEXES.byEventName.partitionKey, value: q.eventName, index: INDEXES.byEventName.name };
-  } else if (q.severity !== undefined) {
-    partition = { attribute: INDEXES.bySeverity.partitionKey, value: q.severity, index: INDEXES.bySeverity.name };
-  } else {
-    throw new InputError('give an identity, an actor, an event name or a severity');
+  for (const attribute of [INDEXES.byActor.partitionKey, INDEXES.byEventName.partitionKey]) {
+    const value = keys[attribute];
+    if (attribute !== partitionKey && value !== undefined) filters.push({ attribute, value });
   }
   if (q.principalArn !== undefined) filters.push({ attribute: PRINCIPAL_ARN, value: q.principalArn });
 
@@ -131,6 +149,8 @@ export function queryHistory(client: DynamoDBClient, tableName: string, q: Histo
   if (!(limit >= 0)) throw new InputError(`limit must be a number of 0 or more, not ${q.limit}`);
   // Without a filter every item evaluated is returned, so a page never needs more than what is left.
   const filtered = input.FilterExpression !== undefined;
+  const index = readFrom(q)?.index;
+  const whole = q.whole === true && index !== undefined && !projectsAll(index);
   return (async function* rows() {
     let yielded = 0;
     let startKey: Record<string, AttributeValue> | undefined;
@@ -145,15 +165,46 @@ export function queryHistory(client: DynamoDBClient, tableName: string, q: Histo
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
-      for (const item of page.Items ?? []) {
+      const items = page.Items ?? [];
+      const rows = (whole ? await fullItems(client, tableName, items.slice(0, limit - yielded)) : items).map(toRow);
+      for (const row of rows) {
         if (yielded >= limit) return;
         yielded++;
-        yield toRow(item);
+        yield row;
       }
       startKey = page.LastEvaluatedKey;
       if (!startKey) return;
     }
   })();
+}
+
+/** GetItem calls in flight at once when index entries are completed from the table. */
+const FULL_ROW_CONCURRENCY = 16;
+
+/**
+ * The table's items for entries read from an index that projects only some attributes, in the same order:
+ * one GetItem each (the read-only policy the stack gives people allows Query and GetItem, not BatchGetItem;
+ * an eventually consistent read of a row under 4 KB is half a read unit). An entry whose item is gone
+ * meanwhile (expired, deleted) is kept as the index had it.
+ */
+export async function fullItems(
+  client: DynamoDBClient,
+  tableName: string,
+  entries: Record<string, AttributeValue>[],
+): Promise<Record<string, AttributeValue>[]> {
+  const out = [...entries];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length) {
+      const i = next++;
+      const entry = entries[i];
+      const key = { [PARTITION_KEY]: entry[PARTITION_KEY], [SORT_KEY]: entry[SORT_KEY] };
+      const res = await client.send(new GetItemCommand({ TableName: tableName, Key: key }));
+      if (res.Item) out[i] = res.Item;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FULL_ROW_CONCURRENCY, entries.length) }, worker));
+  return out;
 }
 
 /** Whether any row matches (one item read when the query has no filter). */
@@ -283,10 +334,10 @@ export async function caseVariantsOf(
 export async function* queryFindings(
   client: DynamoDBClient,
   tableName: string,
-  q: { threshold: Severity; since?: TimeBound; until?: TimeBound; limit?: number; pageSize?: number },
+  q: { threshold: Severity; since?: TimeBound; until?: TimeBound; limit?: number; pageSize?: number; whole?: boolean },
 ): AsyncGenerator<AuditRow> {
   const streams = SEVERITIES.slice(0, SEVERITIES.indexOf(q.threshold) + 1).map((severity) =>
-    queryHistory(client, tableName, { severity, since: q.since, until: q.until, pageSize: q.pageSize }),
+    queryHistory(client, tableName, { severity, since: q.since, until: q.until, pageSize: q.pageSize, whole: q.whole }),
   );
   const heads = await Promise.all(streams.map((s) => s.next()));
   const limit = q.limit ?? Infinity;

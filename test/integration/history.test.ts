@@ -366,6 +366,34 @@ describe('ses-audit history', () => {
     expect(both.map((x) => x.identity)).toEqual(['other.example', 'example.com']);
   });
 
+  it('--actor and --event print from their index alone; their --json reads each row whole from the table', async () => {
+    // The index holds only what the views print (src/store/schema.ts): the documents stay in the table.
+    const entries = await client.send(
+      new QueryCommand({
+        TableName: TABLE,
+        IndexName: 'byEventName',
+        KeyConditionExpression: '#e = :e',
+        ExpressionAttributeNames: { '#e': 'eventName' },
+        ExpressionAttributeValues: { ':e': { S: 'DeleteIdentity' } },
+      }),
+    );
+    expect(entries.Items?.length).toBe(3);
+    for (const item of entries.Items ?? []) {
+      expect(item).not.toHaveProperty('ingestedAt');
+      expect(item).not.toHaveProperty('identities');
+      expect(item).toHaveProperty('sourceIPAddress');
+    }
+    const table = await cli(['--event', 'DeleteIdentity']);
+    expect(table.stdout.trimEnd().split('\n')[3]).toMatch(
+      /^2026-11-20T09:00:00Z\s+example\.com\s+DeleteIdentity\s+AccessDenied\s+alice\s+111122223333\s+us-east-1\s+arn:aws:iam::111122223333:user\/alice\s+198\.51\.100\.1$/,
+    );
+    const deletes = MAIN.filter((r) => r.eventName === 'DeleteIdentity').sort((a, b) => (a.eventKey < b.eventKey ? 1 : -1));
+    const who = new Map([[USER, 'alice'], [ROLE, 'ops-bot']]);
+    expect(jsonLines((await cli(['--event', 'DeleteIdentity', '--json'])).stdout)).toEqual(deletes.map((r) => ({ ...r, who: who.get(r.actor) })));
+    const byUser = jsonLines((await cli(['--actor', USER, '--event', 'DeleteIdentity', '--json'])).stdout);
+    expect(byUser.find((r) => r.identity === 'example.com')).toMatchObject({ errorMessage: 'not allowed', requestParameters: '{"identity":"example.com"}' });
+  });
+
   it('IDENTITY with --actor or --event queries the identity and filters', async () => {
     const byUser = jsonLines((await cli(['example.com', '--actor', USER, '--json'])).stdout);
     expect(byUser.map((x) => x.eventName)).toEqual(['DeleteIdentity']);

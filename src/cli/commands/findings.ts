@@ -74,7 +74,7 @@ export async function runFindings(io: CliIO, env: CliIO['env'], o: FindingsOptio
     await client.config.region();
     const rows: AuditRow[] = [];
     let more = false;
-    for await (const row of queryFindings(client, tableName, { ...o, limit: o.limit + 1 })) {
+    for await (const row of queryFindings(client, tableName, { ...o, limit: o.limit + 1, whole: o.json })) {
       if (rows.length === o.limit) {
         more = true;
         break;

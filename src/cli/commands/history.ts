@@ -49,7 +49,8 @@ The table shows WHO made each call: the session name of a role session (for IAM 
 user's sign-in), the user name of an IAM user, the service for AWS services, root for the root user.
 On a terminal it fits the window (ARNs shortened, then columns dropped: SOURCE IP, ACTOR, REGION,
 ACCOUNT); to a pipe or a file every column is printed in full (set COLUMNS to fit a width). --json
-prints each row as stored, plus "who".
+prints each row as stored, plus "who" (through --actor or --event: read again from the table, one
+GetItem per row, since those indexes hold only what the table shows).
 
 Environment: TABLE_NAME (default ${DEFAULT_TABLE_NAME}), AWS_ENDPOINT_URL_DYNAMODB, and the AWS SDK's usual
 credentials and region settings. Exit status 0 (also when nothing matched), 1 on errors, 2 on usage errors.`;
@@ -174,7 +175,7 @@ async function printHistory(client: DynamoDBClient, tableName: string, o: Histor
     if (text) await write(io.stdout, `${text}\n`);
   };
   // One row past the limit tells whether there is more to show.
-  for await (const row of queryHistory(client, tableName, { ...query, limit: o.limit + 1 })) {
+  for await (const row of queryHistory(client, tableName, { ...query, limit: o.limit + 1, whole: o.json })) {
     if (rows.length === o.limit) {
       more = true;
       break;
