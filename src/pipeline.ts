@@ -48,6 +48,25 @@ export interface TrailSummary {
 }
 
 const MAX_REASONS = 10;
+/** A summary with nothing counted yet: a file before its first byte, or a digest (a file without records). */
+export function emptySummary(sourceObject: string): TrailSummary {
+  return {
+    sourceObject,
+    records: 0,
+    sesEvents: 0,
+    rows: 0,
+    skipped: 0,
+    filtered: 0,
+    duplicates: 0,
+    badRecords: 0,
+    badRecordReasons: [],
+    bytes: 0,
+    sourceBytes: 0,
+    gzip: false,
+    sha256: '',
+  };
+}
+
 /** Remembering eventKeys to count repeats costs memory: stop remembering past this many. */
 const MAX_REMEMBERED_EVENTS = 100_000;
 
@@ -65,21 +84,7 @@ export async function processTrail(source: ByteSource, options: ProcessOptions):
   };
   const keepReadOnly = options.config.keepReadOnly ?? true;
   const keepDataEvents = options.config.keepDataEvents ?? true;
-  const summary: TrailSummary = {
-    sourceObject: options.sourceObject,
-    records: 0,
-    sesEvents: 0,
-    rows: 0,
-    skipped: 0,
-    filtered: 0,
-    duplicates: 0,
-    badRecords: 0,
-    badRecordReasons: [],
-    bytes: 0,
-    sourceBytes: 0,
-    gzip: false,
-    sha256: '',
-  };
+  const summary = emptySummary(options.sourceObject);
   const seen = new Set<string>();
   let pending: AuditRow[] = [];
 

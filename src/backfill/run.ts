@@ -12,7 +12,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Config } from '../config.js';
 import { SesAuditError, isRetryable, reasonOf } from '../errors.js';
 import { ingest } from '../ingest.js';
-import { processTrail, type TrailSummary } from '../pipeline.js';
+import { emptySummary, processTrail, type TrailSummary } from '../pipeline.js';
 import { emptyListStats, listTrailObjects, type ListStats } from '../trail/listing.js';
 import { parseS3Uri, s3Uri } from '../trail/object.js';
 import type { Ledger } from '../store/ledger.js';
@@ -289,7 +289,8 @@ export class Backfill {
         return r ? readS3Digest(this.deps.s3, r, config.expectedBucketOwner) : Promise.reject(new Error(`not an s3:// URI: ${other}`));
       };
       await ingestDigest(uri, await readS3Digest(this.deps.s3, ref, config.expectedBucketOwner), { ...trust, now: () => new Date(), readDigest });
-      return { summary: emptySummary(uri), written: 0, writeRetries: 0 };
+      // A digest contributes a file and no records to the totals.
+      return { summary: { ...emptySummary(uri), gzip: true }, written: 0, writeRetries: 0 };
     }
     const { body } = await openS3Object(
       this.deps.s3,
@@ -344,24 +345,5 @@ function counted(body: ByteSource, live: { read: number }, signal: AbortSignal):
     },
     // The reader closes a failed source through this: the S3 body's socket must not stay checked out.
     destroy: () => body.destroy?.(),
-  };
-}
-
-/** What a digest contributes to the totals: a file, no records. */
-function emptySummary(uri: string): TrailSummary {
-  return {
-    sourceObject: uri,
-    records: 0,
-    sesEvents: 0,
-    rows: 0,
-    skipped: 0,
-    filtered: 0,
-    duplicates: 0,
-    badRecords: 0,
-    badRecordReasons: [],
-    bytes: 0,
-    sourceBytes: 0,
-    gzip: true,
-    sha256: '',
   };
 }
