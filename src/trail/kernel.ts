@@ -15,9 +15,10 @@
  * inside an element. Callers that need validity parse the elements they keep.
  *
  * Candidates: an element is flagged when its bytes contain NEEDLE (`"ses.amazonaws.com"`, quotes included)
- * or a `\u` escape (a backslash followed by `u`), anywhere: JSON may spell the event source, or the
- * `eventSource` key itself, with `\u` escapes, and a record lost that way would be lost silently. Both are
- * plain byte searches, so callers parse what is flagged and check `eventSource` for real.
+ * or a `\u` escape (a backslash followed by `u`), anywhere: JSON may spell the event source with `\u`
+ * escapes, and a record lost that way would be lost silently. Both are plain byte searches. The scanner then
+ * narrows the flagged elements with `isCandidateBytes` (below) before anything is decoded or parsed, and
+ * callers parse what is left and check `eventSource` for real.
  */
 import { KERNEL_WASM_BASE64 } from './kernel-wasm.js';
 
@@ -29,9 +30,40 @@ export const NEEDLE: Buffer = Buffer.from('"ses.amazonaws.com"');
 /** ... or the start of a `\uXXXX` escape. */
 export const UNICODE_ESCAPE: Buffer = Buffer.from('\\u');
 
-/** Whether `bytes` hold either candidate marker (for elements the kernel did not see whole). */
+/** The characters of `ses.amazonaws.com`, by code point. */
+const SOURCE_CHARS: ReadonlySet<number> = new Set([...'ses.amazonaws.com'].map((c) => c.charCodeAt(0)));
+
+/**
+ * Whether an element may be an SES record, exactly: JSON.parse can only give `eventSource` the value
+ * `ses.amazonaws.com` if the bytes hold that string literally (NEEDLE) or spell at least one of its characters
+ * with a `\uXXXX` escape (JSON's short escapes never give one of them). Escapes of other characters, such as
+ * the `\u003d` and `\u0026` some serializers write for `=` and `&`, cannot; an element with only those is
+ * not parsed. A backslash-u that is not a well-formed escape (or is an escaped backslash before `u`) counts,
+ * to stay on the safe side. Used on every element the kernel flags, and on elements it did not see whole.
+ */
 export function isCandidateBytes(bytes: Buffer): boolean {
-  return bytes.indexOf(NEEDLE) >= 0 || bytes.indexOf(UNICODE_ESCAPE) >= 0;
+  if (bytes.indexOf(NEEDLE) >= 0) return true;
+  for (let i = bytes.indexOf(UNICODE_ESCAPE); i >= 0; i = bytes.indexOf(UNICODE_ESCAPE, i + 2)) {
+    const code = hex4(bytes, i + 2);
+    if (code < 0 || SOURCE_CHARS.has(code)) return true;
+  }
+  return false;
+}
+
+/** The value of four hex digits at bytes[at..at+4), or -1 when they are not four hex digits. */
+function hex4(bytes: Buffer, at: number): number {
+  if (at + 4 > bytes.length) return -1;
+  let v = 0;
+  for (let k = at; k < at + 4; k++) {
+    const c = bytes[k];
+    let d: number;
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30;
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57;
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37;
+    else return -1;
+    v = v * 16 + d;
+  }
+  return v;
 }
 
 export interface RecordsState {

@@ -1,8 +1,8 @@
 /**
  * A push scanner over the bytes of a CloudTrail log document (`{"Records":[...]}`): it finds the elements
  * of the top-level `Records` array without parsing them, and hands on only the candidates (elements whose
- * bytes mention `"ses.amazonaws.com"` or hold a `\u` escape, see kernel.ts). The caller parses those and
- * checks `eventSource` for real.
+ * bytes mention `"ses.amazonaws.com"` or spell one of its characters with a `\u` escape, see kernel.ts).
+ * The caller parses those and checks `eventSource` for real.
  *
  * Why not a JSON parser: a trail file is mostly other services' records; building objects for them is most
  * of the cost of `JSON.parse`. The elements of Records go through the kernel (kernel.ts), a whole chunk at a
@@ -167,6 +167,8 @@ export class TrailScanner implements ScanCounts {
     } else {
       this.checkSize(end - start);
       bytes = buf.subarray(start, end);
+      // The kernel's flag is a superset (any `\u`): narrow it before the element is decoded and parsed.
+      if (candidate) candidate = isCandidateBytes(bytes);
     }
     if (bytes[0] !== LBRACE) this.handler.notObject(this.records, 'an array');
     else if (candidate) {

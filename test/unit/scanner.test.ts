@@ -164,6 +164,32 @@ describe('TrailScanner: valid documents as JSON.parse reads them', () => {
     }
   });
 
+  it('escapes that cannot spell the event source do not make a candidate; those that can, or may, do', () => {
+    // JSON.parse is the reference: which of these records has eventSource ses.amazonaws.com.
+    const notSes = [
+      '{"eventSource":"s3.amazonaws.com","q":"a\\u003db\\u0026c\\u003C"}', // =, &, < as some serializers write them
+      '{"eventSource":"s3.amazonaws.com","q":"\\u0053ES"}', // S: upper case is not in the source
+      '{"eventSource":"s3.amazonaws.com","q":"\\u00e9\\ud83d\\ude00"}',
+      '{"eventSource":"s3.amazonaws.com","q":"\\\\u003d"}', // not an escape at all (a backslash, then u003d)
+    ];
+    const mayBe = [
+      '{"eventSource":"s3.amazonaws.com","q":"\\u0073"}', // an s elsewhere: parsed, then dropped by eventSource
+      '{"eventSource":"s3.amazonaws.com","q":"\\u002E"}', // upper-case hex digits
+      '{"eventSource":"s3.amazonaws.com","q":"\\\\u0073"}', // an escaped backslash before u0073: counted, to be safe
+    ];
+    const ses = '{"eventSource":"se\\u0073.amazonaws.com","eventName":"DeleteIdentity"}';
+    const records = [...notSes, ...mayBe, ses];
+    const doc = `{"Records":[${records.join(',')}]}`;
+    const parsed: Array<{ eventSource: string }> = JSON.parse(doc).Records;
+    expect(parsed.map((r) => r.eventSource === 'ses.amazonaws.com')).toEqual([false, false, false, false, false, false, false, true]);
+    expect(scanText(doc).candidates.map((c) => c.index)).toEqual([4, 5, 6, 7]);
+    // The same when an element arrives in pieces (checked whole by the scanner, not the kernel).
+    for (let c = 1; c < doc.length; c += 7) {
+      const r = scanChunks([Buffer.from(doc.slice(0, c)), Buffer.from(doc.slice(c))]);
+      expect(r.candidates.map((x) => x.index), `cut ${c}`).toEqual([4, 5, 6, 7]);
+    }
+  });
+
   it('a top-level value nested deeper than any fixed stack is walked, not refused', () => {
     const deep = '['.repeat(100_000) + ']'.repeat(100_000);
     const doc = `{"meta":${deep},"Records":[${JSON.stringify(SES2)}],"more":{"a":${deep}}}`;
