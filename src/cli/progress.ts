@@ -18,7 +18,10 @@ export interface ProgressOptions {
   tty: boolean;
   /** Not a terminal: milliseconds between progress lines; 0 prints none. */
   intervalMs: number;
-  /** A terminal: milliseconds between redraws (default 250); events redraw at most every 100 ms. */
+  /**
+   * A terminal: milliseconds between redraws (default 250); events redraw at most every 100 ms, or every
+   * `redrawMs` when that is shorter (0: every event, no timer; tests use it to be independent of speed).
+   */
   redrawMs?: number;
   /**
    * The progress text: `bar` for the terminal line (given the terminal's width, to fit it), `line` for a
@@ -48,7 +51,8 @@ export class Progress {
 
   /** Something changed (a file finished): redraw the terminal line, at most every 100 ms. */
   tick(): void {
-    if (this.o.tty && !this.stopped && Date.now() - this.lastDraw >= 100) this.draw();
+    const gap = Math.min(100, this.o.redrawMs ?? 100);
+    if (this.o.tty && !this.stopped && Date.now() - this.lastDraw >= gap) this.draw();
   }
 
   /** A message line (an error, a warning): above the bar on a terminal, as is elsewhere. */

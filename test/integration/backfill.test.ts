@@ -265,7 +265,7 @@ describe('ses-audit backfill', () => {
   });
 
   it('on a terminal redraws one progress line in place and ends with the summary on a clean line', async () => {
-    const r = await backfill([`s3://${BUCKET}`, '--dry-run', '--concurrency', '1'], { tty: true });
+    const r = await backfill([`s3://${BUCKET}`, '--dry-run', '--concurrency', '1'], { tty: true, hooks: { redrawMs: 0 } });
     expect(r.code).toBe(1);
     const redraws = r.stderr.split('\r\x1b[2K').length - 1;
     expect(redraws).toBeGreaterThan(2);
@@ -277,7 +277,7 @@ describe('ses-audit backfill', () => {
   });
 
   it('on a narrow terminal the bar keeps files, rate and ETA, and says what listing has seen before any file', async () => {
-    const r = await backfill([`s3://${BUCKET}`, '--dry-run', '--concurrency', '1'], { tty: true, columns: 60 });
+    const r = await backfill([`s3://${BUCKET}`, '--dry-run', '--concurrency', '1'], { tty: true, columns: 60, hooks: { redrawMs: 0 } });
     const bars = r.stderr
       .split('\r\x1b[2K')
       .map((t) => t.split('\n')[0])
