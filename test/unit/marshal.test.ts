@@ -259,4 +259,51 @@ describe('toItem', () => {
       expect(() => toItem(row({ eventKey: '' }))).toThrow(/eventKey/);
     });
   });
+
+  describe('an identities list over the item limit', () => {
+    // 500 distinct identities of 1006 bytes each ('000-' + 990 'd' + '.example.com'): a malformed call
+    // (GetIdentityVerificationAttributes takes 100) that CloudTrail still logs.
+    const ids = Array.from({ length: 500 }, (_, i) => `${String(i).padStart(3, '0')}-${'d'.repeat(990)}.example.com`);
+    const small: AuditRow = {
+      identity: ids[0],
+      eventKey: '2024-05-01T10:00:00Z#e',
+      actor: 'a',
+      eventName: 'GetIdentityVerificationAttributes',
+      identityKind: 'domain',
+      identities: ids,
+      eventTime: '2024-05-01T10:00:00Z',
+      eventID: 'e',
+      eventSource: 'ses.amazonaws.com',
+      sourceObject: 's3://b/k',
+      ingestedAt: 'x',
+    };
+
+    it('keeps the first identities that fit and marks the item truncated (it used to throw RangeError)', () => {
+      const enc = encodeRow(small);
+      // Counted by hand, name + value: identity 8+1006, eventKey 8+22, actor 5+1, eventName 9+33,
+      // identityKind 12+6, eventTime 9+20, eventID 7+1, eventSource 11+17, sourceObject 12+8, ingestedAt 10+1,
+      // truncated 9+1, identities 10 + 3 = 1229; each entry 1006 + 1. 1229 + 395 * 1007 = 398994 <= 400000,
+      // one more would be 400001.
+      expect(enc.truncated).toBe(true);
+      expect(enc.item.truncated).toEqual({ BOOL: true });
+      expect(enc.item.identities.L).toEqual(ids.slice(0, 395).map((S) => ({ S })));
+      expect(enc.bytes).toBe(398_994);
+      expect(itemSize(enc.item)).toBe(398_994);
+      expect(enc.jsonFallbacks).toBe(0);
+      expect(enc.item.identity).toEqual({ S: ids[0] });
+    });
+
+    it('cuts a larger document first, then the list', () => {
+      const enc = encodeRow({ ...small, requestParameters: { identities: ids } });
+      // The map (503 KB) is the largest: it becomes JSON text, 15 + 500 * 1008 + 499 + 2 = 504516 bytes,
+      // which is cut to nothing but the note (68 bytes), and the list to what fits after it:
+      // 1229 + 17 (name) + 68 + 395 * 1007 = 399079.
+      expect(enc.truncated).toBe(true);
+      expect(enc.jsonFallbacks).toBe(1);
+      expect(enc.item.requestParameters).toEqual({ S: '…[truncated: 504516 bytes not stored; full record in sourceObject]' });
+      expect(enc.item.identities.L).toEqual(ids.slice(0, 395).map((S) => ({ S })));
+      expect(enc.bytes).toBe(399_079);
+      expect(itemSize(enc.item)).toBe(399_079);
+    });
+  });
 });
