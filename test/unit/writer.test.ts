@@ -390,6 +390,47 @@ describe('BatchWriter', () => {
     expect((await f).rowsWritten).toBe(230);
   });
 
+  it('takes only as many rows of one large write() as the bound allows, 25 more per confirmed batch', async () => {
+    const held: Held[] = [];
+    ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => new Promise((resolve) => held.push({ input, resolve })));
+    // Which rows the writer has read (encoded): each row reports when its identity is first read.
+    const taken = new Set<number>();
+    const rows = makeRows(200).map((r, i) => {
+      const identity = r.identity;
+      return Object.defineProperty(r, 'identity', {
+        enumerable: true,
+        get: () => {
+          taken.add(i);
+          return identity;
+        },
+      });
+    });
+    // concurrency 1: bound 50 rows (one batch in flight, one ready).
+    const w = writer({ concurrency: 1 });
+    let resolved = false;
+    void w.write(rows).then(() => {
+      resolved = true;
+    });
+    for (let i = 0; i < 5; i++) await tick();
+    expect(taken.size).toBe(50);
+    expect(held).toHaveLength(1);
+    held.shift()!.resolve({});
+    for (let i = 0; i < 5; i++) await tick();
+    expect(taken.size).toBe(75);
+    expect(held).toHaveLength(1);
+    while (!resolved) {
+      held.shift()!.resolve({});
+      for (let i = 0; i < 3; i++) await tick();
+    }
+    expect(taken.size).toBe(200);
+    const f = w.flush();
+    while (held.length > 0 || sent().flat().length < 200) {
+      held.shift()?.resolve({});
+      await tick();
+    }
+    expect((await f).rowsWritten).toBe(200);
+  });
+
   it('stops sending after the first failure and abandons calls in flight', async () => {
     const held: Held[] = [];
     let call = 0;
