@@ -13,5 +13,10 @@ export default defineConfig({
     ...base.test,
     include: ['test/unit/**/*.test.ts'],
     exclude: ['test/unit/infra.*.test.ts', 'test/unit/kernel.test.ts', 'test/unit/scanner.test.ts', 'test/unit/reader.property.test.ts'],
+    // A mutant that makes a promise never settle must fail the test here, well before Stryker's own
+    // timeout (stryker.config.mjs), which would restart the runner (seconds) and, while the restarted
+    // runner warms up, time out the next mutants as well. The slowest unit test takes about 7 s.
+    testTimeout: 15_000,
+    hookTimeout: 15_000,
   },
 });
