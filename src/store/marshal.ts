@@ -52,6 +52,11 @@ const KEY_FALLBACK: ReadonlyMap<string, string> = new Map([
 const DOCUMENT_SET: ReadonlySet<string> = new Set(DOCUMENT_ATTRIBUTES);
 /** Keys of sparse indexes: absent on rows that are not in the index. */
 const SPARSE_KEYS: ReadonlySet<string> = new Set(INDEX_LIST.filter((i) => i.sparse).map((i) => i.partitionKey));
+/**
+ * Lists of keys that may lose their last entries to fit: `identities` names every identity of the event, and
+ * a malformed call can name hundreds of long ones (each row already has its own in `identity`).
+ */
+const KEY_LISTS: ReadonlySet<string> = new Set(['identities']);
 /** Never cut: the keys, and the pointer to the full record that the truncation note refers to. */
 const NOT_TRUNCATABLE: ReadonlySet<string> = new Set([...KEY_LIMITS.keys(), 'sourceObject', TRUNCATED_ATTRIBUTE]);
 
@@ -233,11 +238,11 @@ export function truncationNote(bytesNotStored: number): string {
 
 /**
  * Brings an over-budget item under ITEM_BYTE_BUDGET, largest attribute first: a document attribute still held
- * as a map becomes JSON text (text can be cut, a map cannot), then the largest text is cut with a note saying
- * how much is missing. Only runs for oversize rows, so clarity wins over speed here.
+ * as a map becomes JSON text (text can be cut, a map cannot), the largest text is cut with a note saying
+ * how much is missing, and a list of keys keeps the entries that fit. Every cut sets `truncated: true`.
+ * Only runs for oversize rows, so clarity wins over speed here.
  */
 function shrink(item: Record<string, AttributeValue>, row: Record<string, unknown>, total: number, jsonFallbacks: number): EncodedRow {
-  let truncated = false;
   const cut = new Set<string>();
   while (total > ITEM_BYTE_BUDGET) {
     let best: string | undefined;
@@ -245,7 +250,9 @@ function shrink(item: Record<string, AttributeValue>, row: Record<string, unknow
     for (const name in item) {
       if (NOT_TRUNCATABLE.has(name) || cut.has(name)) continue;
       const a = item[name];
-      if (a.S === undefined && !(DOCUMENT_SET.has(name) && (a.M !== undefined || a.L !== undefined))) continue;
+      const shortenable =
+        a.S !== undefined || (DOCUMENT_SET.has(name) && (a.M !== undefined || a.L !== undefined)) || (KEY_LISTS.has(name) && a.L !== undefined);
+      if (!shortenable) continue;
       const size = attributeSize(a);
       if (size > bestSize) {
         best = name;
@@ -257,10 +264,22 @@ function shrink(item: Record<string, AttributeValue>, row: Record<string, unknow
     }
     const current = item[best];
     if (current.S === undefined) {
-      const text = textOf(row[best]);
-      item[best] = { S: text };
-      total += utf8(text) - bestSize;
-      jsonFallbacks++;
+      if (DOCUMENT_SET.has(best)) {
+        const text = textOf(row[best]);
+        item[best] = { S: text };
+        total += utf8(text) - bestSize;
+        jsonFallbacks++;
+        continue;
+      }
+      // A list of keys keeps its first entries that fit (each entry costs its size and 1 byte).
+      total = markTruncated(item, total);
+      const list = (current.L ?? []).slice();
+      const target = bestSize - (total - ITEM_BYTE_BUDGET);
+      let size = bestSize;
+      while (list.length > 0 && size > target) size -= attributeSize(list.pop()!) + 1;
+      item[best] = { L: list };
+      total += size - bestSize;
+      cut.add(best);
       continue;
     }
     const note = truncationNote(bestSize); // the real count has at most as many digits: note length is an upper bound
@@ -268,11 +287,7 @@ function shrink(item: Record<string, AttributeValue>, row: Record<string, unknow
       cut.add(best); // cutting would make it longer
       continue;
     }
-    if (!truncated) {
-      truncated = true;
-      item[TRUNCATED_ATTRIBUTE] = { BOOL: true };
-      total += TRUNCATED_ATTRIBUTE.length + 1;
-    }
+    total = markTruncated(item, total);
     const excess = total - ITEM_BYTE_BUDGET;
     const keep = Math.max(0, bestSize - excess - utf8(note));
     const kept = utf8Prefix(current.S, keep);
@@ -282,7 +297,14 @@ function shrink(item: Record<string, AttributeValue>, row: Record<string, unknow
     total += utf8(text) - bestSize;
     cut.add(best);
   }
-  return { item, bytes: total, jsonFallbacks, truncated };
+  return { item, bytes: total, jsonFallbacks, truncated: item[TRUNCATED_ATTRIBUTE] !== undefined };
+}
+
+/** Sets `truncated: true` on the item (once), returning the item's new size. */
+function markTruncated(item: Record<string, AttributeValue>, total: number): number {
+  if (item[TRUNCATED_ATTRIBUTE] !== undefined) return total;
+  item[TRUNCATED_ATTRIBUTE] = { BOOL: true };
+  return total + TRUNCATED_ATTRIBUTE.length + 1;
 }
 
 /** Size of one value by DynamoDB's rules (same estimate as the encoder). */

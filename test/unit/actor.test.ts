@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { actorOf, actorQueryOf, whoOf } from '../../src/ses/actor.js';
+import { SAMPLES_DIR } from '../helpers/samples.js';
 
 const ACCT = '111122223333';
 const who = (userIdentity: unknown) => whoOf(actorOf(userIdentity));
@@ -105,7 +106,7 @@ describe('whoOf(actorOf(userIdentity))', () => {
   });
 });
 
-const SAMPLES = join(import.meta.dirname, '../../../shared/samples');
+const SAMPLES = SAMPLES_DIR;
 const haveSamples = existsSync(SAMPLES);
 if (!haveSamples) console.warn(`note: ${SAMPLES} is absent: the real-record checks of actor.test.ts are skipped`);
 

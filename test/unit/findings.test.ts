@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FINDING_RULES, findingsOf, type Findings } from '../../src/ses/findings.js';
 import type { CloudTrailRecord } from '../../src/ses/record.js';
+import { SAMPLES_DIR } from '../helpers/samples.js';
 
 const ACCOUNT = '111122223333';
 const OTHER = '999988887777';
@@ -378,7 +379,7 @@ describe('any record', () => {
 });
 
 // The real records in ../shared/samples, each with the findings a reader of DESIGN.md expects, by hand.
-const SAMPLES = join(import.meta.dirname, '../../../shared/samples');
+const SAMPLES = SAMPLES_DIR;
 const HAVE_SAMPLES = existsSync(SAMPLES);
 if (!HAVE_SAMPLES) console.warn(`note: ${SAMPLES} is absent; the sample-record findings tests are skipped`);
 

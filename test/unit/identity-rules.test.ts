@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { identityFrom, identityKeys, type IdentityKey } from '../../src/ses/identity.js';
 import { recordToRows } from '../../src/ses/rows.js';
+import { SAMPLES_DIR } from '../helpers/samples.js';
 
 const ACCOUNT = '111122223333';
 const dom = (key: string): IdentityKey => ({ key, kind: 'domain' });
@@ -215,7 +216,7 @@ describe('identityFrom: what `history IDENTITY` normalizes with', () => {
 
 // Real SES records (mostly denied calls by a test principal). The expected keys are read by hand from
 // each record's requestParameters and errorMessage.
-const REAL = join(import.meta.dirname, '../../../shared/samples/real-ses-records.json');
+const REAL = join(SAMPLES_DIR, 'real-ses-records.json');
 const haveReal = existsSync(REAL);
 if (!haveReal) console.warn(`identity-rules.test: ${REAL} is absent, so the real-record cases are skipped`);
 

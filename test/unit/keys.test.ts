@@ -67,9 +67,13 @@ describe('classifyKey: log files', () => {
     expect(info).toMatchObject({ kind: 'log', prefix: 'org trail', orgId: 'o-a1b2c3d4e5', accountId: ACCT });
   });
 
-  it.each(['us-gov-west-1', 'cn-north-1', 'ap-southeast-5', 'il-central-1', 'eusc-de-east-1'])('region %s', (region) => {
+  it.each(['us-gov-west-1', 'cn-north-1', 'ap-southeast-5', 'il-central-1', 'eusc-de-east-1', 'ap-southeast-12'])('region %s', (region) => {
     const info = classifyKey(`AWSLogs/${ACCT}/CloudTrail/${region}/2026/11/20/${ACCT}_CloudTrail_${region}_20261120T1015Z_x.json.gz`);
     expect(info).toMatchObject({ kind: 'log', region });
+  });
+
+  it('a prefix with a line break (S3 keys may hold any character)', () => {
+    expect(classifyKey(`line\nbreak/${LOG}`)).toStrictEqual({ kind: 'log', prefix: 'line\nbreak', accountId: ACCT, region: 'us-east-1', date: '2026-11-20' });
   });
 
   it('is lenient about the file name', () => {
@@ -101,41 +105,52 @@ describe('classifyKey: files to skip', () => {
     });
   });
 
+  it('a digest whose path has a date but no region, or a region but no date, has neither', () => {
+    expect(classifyKey(`AWSLogs/${ACCT}/CloudTrail-Digest/US-EAST-1/2026/11/20/x.json.gz`)).toStrictEqual({ kind: 'digest', prefix: '', accountId: ACCT });
+    expect(classifyKey(`AWSLogs/${ACCT}/CloudTrail-Digest/us-east-1/2026/02/30/x.json.gz`)).toStrictEqual({ kind: 'digest', prefix: '', accountId: ACCT });
+  });
+
   it('a digest look-alike of a log path is a digest, not a log', () => {
     expect(classifyKey(`AWSLogs/${ACCT}/CloudTrail-Digest/us-east-1/2026/11/20/${FILE}`).kind).toBe('digest');
   });
 });
 
 describe('classifyKey: other', () => {
+  const DAY = `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11/20`;
   it.each([
-    ['another service', `AWSLogs/${ACCT}/elasticloadbalancing/us-east-1/2026/11/20/x.log.gz`],
-    ['AWS Config', `AWSLogs/${ACCT}/Config/us-east-1/2026/11/20/ConfigSnapshot/x.json.gz`],
-    ['S3 access logs', '2026-11-20-10-15-00-ABCDEF0123456789'],
-    ['the bucket root marker', 'AWSLogs/'],
-    ['a folder marker under CloudTrail', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11/20/`],
-    ['a prefix folder marker', 'my trail/'],
-    ['a .json without .gz', LOG.replace(/\.gz$/, '')],
-    ['a .gz that is not .json', LOG.replace(/\.json\.gz$/, '.csv.gz')],
-    ['a one-digit month', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/1/20/${FILE}`],
-    ['a date with a suffix', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11/20T/${FILE}`],
-    ['a date in one segment', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026-11-20/${FILE}`],
-    ['month 13', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/13/20/${FILE}`],
-    ['February 30', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/02/30/${FILE}`],
-    ['February 29 of a common year', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/02/29/${FILE}`],
-    ['no region', `AWSLogs/${ACCT}/CloudTrail/2026/11/20/${FILE}`],
-    ['a region that is not region-shaped', `AWSLogs/${ACCT}/CloudTrail/US-EAST-1/2026/11/20/${FILE}`],
-    ['a folder below the day', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11/20/extra/${FILE}`],
-    ['an 11-digit account', `AWSLogs/11112222333/CloudTrail/us-east-1/2026/11/20/${FILE}`],
-    ['an upper-case org id', `AWSLogs/o-EXAMPLEORG1/${ACCT}/CloudTrail/us-east-1/2026/11/20/${FILE}`],
-    ['CloudTrail without AWSLogs', `logs/${ACCT}/CloudTrail/us-east-1/2026/11/20/${FILE}`],
-    ['awslogs in lower case', `awslogs/${ACCT}/CloudTrail/us-east-1/2026/11/20/${FILE}`],
-    ['an unknown CloudTrail- folder', `AWSLogs/${ACCT}/CloudTrail-Lake/us-east-1/2026/11/20/${FILE}`],
-    ['CloudTrailX', `AWSLogs/${ACCT}/CloudTrailX/us-east-1/2026/11/20/${FILE}`],
-    ['the empty key', ''],
-  ])('%s', (_name, key) => {
-    const info = classifyKey(key);
-    expect(info.kind).toBe('other');
-    expect(info.kind === 'other' && info.reason).toBeTruthy();
+    ['another service', `AWSLogs/${ACCT}/elasticloadbalancing/us-east-1/2026/11/20/x.log.gz`, 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['AWS Config', `AWSLogs/${ACCT}/Config/us-east-1/2026/11/20/ConfigSnapshot/x.json.gz`, 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['S3 access logs', '2026-11-20-10-15-00-ABCDEF0123456789', 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['the bucket root marker', 'AWSLogs/', 'folder marker'],
+    ['a folder marker under CloudTrail', `${DAY}/`, 'folder marker'],
+    ['a prefix folder marker', 'my trail/', 'folder marker'],
+    ['a .json without .gz', LOG.replace(/\.gz$/, ''), 'not a .json.gz file'],
+    ['a .gz that is not .json', LOG.replace(/\.json\.gz$/, '.csv.gz'), 'not a .json.gz file'],
+    ['a one-digit month', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/1/20/${FILE}`, 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path'],
+    ['a date with a suffix', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11/20T/${FILE}`, 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path'],
+    ['a date in one segment', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026-11-20/${FILE}`, 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path'],
+    ['month 13', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/13/20/${FILE}`, 'not a date: 2026/13/20'],
+    ['February 30', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/02/30/${FILE}`, 'not a date: 2026/02/30'],
+    ['February 29 of a common year', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/02/29/${FILE}`, 'not a date: 2026/02/29'],
+    ['day 00', `AWSLogs/${ACCT}/CloudTrail/us-east-1/2026/11/00/${FILE}`, 'not a date: 2026/11/00'],
+    // Date.UTC reads years 0 to 99 as 1900 to 1999; CloudTrail did not exist before 2013 anyway.
+    ['a year before 100', `AWSLogs/${ACCT}/CloudTrail/us-east-1/0050/11/20/${FILE}`, 'not a date: 0050/11/20'],
+    ['no region', `AWSLogs/${ACCT}/CloudTrail/2026/11/20/${FILE}`, 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path'],
+    ['a region that is not region-shaped', `AWSLogs/${ACCT}/CloudTrail/US-EAST-1/2026/11/20/${FILE}`, 'not a region: US-EAST-1'],
+    ['a region with something before it', `AWSLogs/${ACCT}/CloudTrail/Xus-east-1/2026/11/20/${FILE}`, 'not a region: Xus-east-1'],
+    ['a region with something after it', `AWSLogs/${ACCT}/CloudTrail/us-east-1x/2026/11/20/${FILE}`, 'not a region: us-east-1x'],
+    ['a folder between CloudTrail and the region', `AWSLogs/${ACCT}/CloudTrail/extra/us-east-1/2026/11/20/${FILE}`, 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path'],
+    ['a folder below the day', `${DAY}/extra/${FILE}`, 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path'],
+    ['a log file name with a folder after it', `${DAY}/${FILE}/more`, 'not a CloudTrail/REGION/YYYY/MM/DD/FILE path'],
+    ['an 11-digit account', `AWSLogs/11112222333/CloudTrail/us-east-1/2026/11/20/${FILE}`, 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['an upper-case org id', `AWSLogs/o-EXAMPLEORG1/${ACCT}/CloudTrail/us-east-1/2026/11/20/${FILE}`, 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['CloudTrail without AWSLogs', `logs/${ACCT}/CloudTrail/us-east-1/2026/11/20/${FILE}`, 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['awslogs in lower case', `awslogs/${ACCT}/CloudTrail/us-east-1/2026/11/20/${FILE}`, 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['an unknown CloudTrail- folder', `AWSLogs/${ACCT}/CloudTrail-Lake/us-east-1/2026/11/20/${FILE}`, 'unknown CloudTrail folder CloudTrail-Lake'],
+    ['CloudTrailX', `AWSLogs/${ACCT}/CloudTrailX/us-east-1/2026/11/20/${FILE}`, 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+    ['the empty key', '', 'not under AWSLogs/ACCOUNT/CloudTrail*/'],
+  ])('%s', (_name, key, reason) => {
+    expect(classifyKey(key)).toStrictEqual({ kind: 'other', reason });
   });
 });
 
@@ -155,6 +170,7 @@ describe('regionFolderOf', () => {
   it.each([
     ['a prefix above the region', `AWSLogs/${ACCT}/CloudTrail/`],
     ['a region without its slash', `AWSLogs/${ACCT}/CloudTrail/us-east-1`],
+    ['an empty region folder', `AWSLogs/${ACCT}/CloudTrail//2026/11/20/x.json.gz`],
     ['an account folder', `AWSLogs/${ACCT}/`],
     ['another service', 'elasticloadbalancing/AWSLogs/x'],
     ['the bucket root', ''],

@@ -37,6 +37,7 @@ import {
   type Caller,
 } from '../helpers/ses-records.js';
 import { SAMPLE_1015, SAMPLE_1030, sampleFile } from '../helpers/trail.js';
+import { SAMPLES_DIR } from '../helpers/samples.js';
 
 
 const DOMAIN_LOCATION: LocationLifecycle = {
@@ -495,7 +496,7 @@ describe('identityLifecycle: who, and where', () => {
 });
 
 describe('identityLifecycle: real records', () => {
-  const SAMPLES = join(import.meta.dirname, '../../../shared/samples/public-ses-records.json');
+  const SAMPLES = join(SAMPLES_DIR, 'public-ses-records.json');
   const present = existsSync(SAMPLES);
   if (!present) console.warn(`lifecycle.test.ts: ${SAMPLES} is absent; the real-record test is skipped`);
 

@@ -259,4 +259,235 @@ describe('toItem', () => {
       expect(() => toItem(row({ eventKey: '' }))).toThrow(/eventKey/);
     });
   });
+
+  describe('an identities list over the item limit', () => {
+    // 500 distinct identities of 1006 bytes each ('000-' + 990 'd' + '.example.com'): a malformed call
+    // (GetIdentityVerificationAttributes takes 100) that CloudTrail still logs.
+    const ids = Array.from({ length: 500 }, (_, i) => `${String(i).padStart(3, '0')}-${'d'.repeat(990)}.example.com`);
+    const small: AuditRow = {
+      identity: ids[0],
+      eventKey: '2024-05-01T10:00:00Z#e',
+      actor: 'a',
+      eventName: 'GetIdentityVerificationAttributes',
+      identityKind: 'domain',
+      identities: ids,
+      eventTime: '2024-05-01T10:00:00Z',
+      eventID: 'e',
+      eventSource: 'ses.amazonaws.com',
+      sourceObject: 's3://b/k',
+      ingestedAt: 'x',
+    };
+
+    it('keeps the first identities that fit and marks the item truncated (it used to throw RangeError)', () => {
+      const enc = encodeRow(small);
+      // Counted by hand, name + value: identity 8+1006, eventKey 8+22, actor 5+1, eventName 9+33,
+      // identityKind 12+6, eventTime 9+20, eventID 7+1, eventSource 11+17, sourceObject 12+8, ingestedAt 10+1,
+      // truncated 9+1, identities 10 + 3 = 1229; each entry 1006 + 1. 1229 + 395 * 1007 = 398994 <= 400000,
+      // one more would be 400001.
+      expect(enc.truncated).toBe(true);
+      expect(enc.item.truncated).toEqual({ BOOL: true });
+      expect(enc.item.identities.L).toEqual(ids.slice(0, 395).map((S) => ({ S })));
+      expect(enc.bytes).toBe(398_994);
+      expect(itemSize(enc.item)).toBe(398_994);
+      expect(enc.jsonFallbacks).toBe(0);
+      expect(enc.item.identity).toEqual({ S: ids[0] });
+    });
+
+    it('cuts a larger document first, then the list', () => {
+      const enc = encodeRow({ ...small, requestParameters: { identities: ids } });
+      // The map (503 KB) is the largest: it becomes JSON text, 15 + 500 * 1008 + 499 + 2 = 504516 bytes,
+      // which is cut to nothing but the note (68 bytes), and the list to what fits after it:
+      // 1229 + 17 (name) + 68 + 395 * 1007 = 399079.
+      expect(enc.truncated).toBe(true);
+      expect(enc.jsonFallbacks).toBe(1);
+      expect(enc.item.requestParameters).toEqual({ S: '…[truncated: 504516 bytes not stored; full record in sourceObject]' });
+      expect(enc.item.identities.L).toEqual(ids.slice(0, 395).map((S) => ({ S })));
+      expect(enc.bytes).toBe(399_079);
+      expect(itemSize(enc.item)).toBe(399_079);
+    });
+  });
+
+  describe('shapes JSON.parse never makes, but rows built by hand can hold', () => {
+    it('a hole or undefined in a list is NULL, as JSON.stringify writes it; undefined in a map is left out', () => {
+      const holes = [1, , 3];
+      const item = toItem(row({ requestParameters: { list: [1, undefined, 'x'], holes, gone: undefined, kept: 0 } }));
+      expect(item.requestParameters).toEqual({
+        M: {
+          list: { L: [{ N: '1' }, { NULL: true }, { S: 'x' }] },
+          holes: { L: [{ N: '1' }, { NULL: true }, { N: '3' }] },
+          kept: { N: '0' },
+        },
+      });
+    });
+
+    it('a key of exactly 65535 bytes is a map key; 65536 is not', () => {
+      expect(toItem(row({ requestParameters: { ['k'.repeat(65_535)]: 1 } })).requestParameters.M).toBeDefined();
+      expect(toItem(row({ requestParameters: { ['k'.repeat(65_536)]: 1 } })).requestParameters.S).toBeDefined();
+    });
+
+    it('NaN and infinities are not DynamoDB numbers: the document goes in as JSON text', () => {
+      expect(toItem(row({ requestParameters: { n: Number.NaN } })).requestParameters).toEqual({ S: '{"n":null}' });
+      expect(toItem(row({ requestParameters: { n: -Infinity } })).requestParameters).toEqual({ S: '{"n":null}' });
+    });
+
+    it('an object that is not a plain one (a Date, a Map) goes in as JSON text; a null-prototype object is a map', () => {
+      const date = toItem(row({ requestParameters: { at: new Date(0) } }));
+      expect(date.requestParameters).toEqual({ S: '{"at":"1970-01-01T00:00:00.000Z"}' });
+      const bare: Record<string, unknown> = Object.create(null);
+      bare.a = 'b';
+      expect(toItem(row({ requestParameters: bare })).requestParameters).toEqual({ M: { a: { S: 'b' } } });
+    });
+
+    it('a bigint is a number up to 38 significant digits and an exponent of 125, else the document is text', () => {
+      const ok = toItem(
+        row({
+          requestParameters: {
+            big: 12345678901234567890123456789012345678n, // 38 digits
+            neg: -12345678901234567890123456789012345678n,
+            zeros: 10n ** 125n, // 1 significant digit, exponent 125
+          },
+        }),
+      );
+      expect(ok.requestParameters.M).toEqual({
+        big: { N: '12345678901234567890123456789012345678' },
+        neg: { N: '-12345678901234567890123456789012345678' },
+        zeros: { N: `1${'0'.repeat(125)}` },
+      });
+      // Trailing zeros are not significant digits: 38 digits then ten zeros is still a number.
+      const scaled = 12345678901234567890123456789012345678n * 10n ** 10n;
+      const enc = encodeRow(row({ requestParameters: { scaled } }));
+      expect(enc.item.requestParameters).toEqual({ M: { scaled: { N: `12345678901234567890123456789012345678${'0'.repeat(10)}` } } });
+      expect(enc.bytes).toBe(itemSize(enc.item));
+      expect(toItem(row({ requestParameters: { n: 123456789012345678901234567890123456789n } })).requestParameters).toEqual({
+        S: '{"n":"123456789012345678901234567890123456789"}',
+      });
+      expect(toItem(row({ requestParameters: { n: 10n ** 126n } })).requestParameters).toEqual({ S: `{"n":"1${'0'.repeat(126)}"}` });
+    });
+
+    it('a function or symbol in a document is not data: the document goes in as JSON text, without it', () => {
+      expect(toItem(row({ requestParameters: { f: () => 1, a: 1 } })).requestParameters).toEqual({ S: '{"a":1}' });
+      expect(toItem(row({ requestParameters: { s: Symbol('x'), a: 1 } })).requestParameters).toEqual({ S: '{"a":1}' });
+    });
+
+    it('counts as a JSON fallback only a document attribute stored as text', () => {
+      const enc = encodeRow(row({ expiresAt: Number.NaN }));
+      expect(enc.item.expiresAt).toEqual({ S: 'null' });
+      expect(enc.jsonFallbacks).toBe(0);
+    });
+  });
+
+  describe('key attributes', () => {
+    it('a row without actor or eventName gets "unknown"; one without findings has no severity (the sparse index)', () => {
+      const r = row();
+      delete (r as Partial<AuditRow>).actor;
+      delete (r as Partial<AuditRow>).eventName;
+      const item = toItem(r);
+      expect(item.actor).toEqual({ S: 'unknown' });
+      expect(item.eventName).toEqual({ S: 'unknown' });
+      expect('severity' in item).toBe(false);
+      const enc = encodeRow(r);
+      expect(enc.bytes).toBe(itemSize(enc.item));
+      expect(toItem(row({ findings: ['identity-deleted'], severity: 'high' })).severity).toEqual({ S: 'high' });
+    });
+
+    it('a row without identity is refused', () => {
+      const r = row();
+      delete (r as Partial<AuditRow>).identity;
+      expect(() => toItem(r)).toThrow('audit row without identity: the row builder must set it');
+    });
+  });
+
+  describe('what is never cut', () => {
+    it('sourceObject stays whole even when it is the largest text: the others are cut', () => {
+      const sourceObject = `s3://bucket/${'k'.repeat(300 * KB)}`;
+      const enc = encodeRow(row({ sourceObject, requestParameters: { blob: 'a'.repeat(200 * KB) } }));
+      expect(enc.item.sourceObject).toEqual({ S: sourceObject });
+      expect(enc.truncated).toBe(true);
+      expect(enc.item.requestParameters.S).toMatch(/…\[truncated: \d+ bytes not stored; full record in sourceObject\]$/);
+      expect(itemSize(enc.item)).toBeLessThanOrEqual(ITEM_BYTE_BUDGET);
+    });
+
+    it('a row whose keys and sourceObject alone are over the limit is refused, with its size; nothing else is touched', () => {
+      // Every attribute but sourceObject is tiny. Counted by hand, name + value: identity 8+1, eventKey 8+1,
+      // actor 5+1, eventName 9+1, identityKind 12+6, identities 10+(3+1+1), eventTime 9+1, eventID 7+1,
+      // eventSource 11+1, sourceObject 12+400000, ingestedAt 10+1, readOnly 8+1, expiresAt 9+3 (number "1"),
+      // findings 8+(3+1+1), severity 8+4, additionalEventData 19+1 (a boolean) = 400186. Texts shorter than
+      // the truncation note are left alone; identities loses its entry (-2 bytes, +10 for truncated): 400194.
+      const r: AuditRow = {
+        identity: 'a',
+        eventKey: 'k',
+        actor: 'a',
+        eventName: 'e',
+        identityKind: 'domain',
+        identities: ['a'],
+        eventTime: 't',
+        eventID: 'i',
+        eventSource: 's',
+        sourceObject: 's'.repeat(400_000),
+        ingestedAt: 'x',
+        readOnly: true,
+        expiresAt: 1,
+        findings: ['f'],
+        severity: 'high',
+        additionalEventData: true,
+      };
+      expect(() => encodeRow(r)).toThrow(new RangeError('audit row k is 400194 bytes and nothing left to shorten'));
+    });
+  });
+
+  describe('how an oversize item is brought under the budget', () => {
+    it('a document that is a list goes in as JSON text and is cut like one', () => {
+      const enc = encodeRow(row({ requestParameters: ['x'.repeat(300 * KB), 'y'.repeat(200 * KB)] }));
+      expect(enc.truncated).toBe(true);
+      expect(enc.jsonFallbacks).toBe(1);
+      expect(enc.item.requestParameters.S).toMatch(/^\["x{307200}","y+…\[truncated: \d+ bytes not stored; full record in sourceObject\]$/);
+      expect(itemSize(enc.item)).toBe(ITEM_BYTE_BUDGET);
+    });
+
+    it('a document that fits once it is text is not marked truncated', () => {
+      // 110000 ones: as a list 3 + 110000 * (1 + 3) bytes, as text 2 bytes each.
+      const enc = encodeRow(row({ requestParameters: { n: new Array(110_000).fill(1) } }));
+      expect(enc.item.requestParameters).toEqual({ S: `{"n":[${new Array(110_000).fill(1).join(',')}]}` });
+      expect(enc.truncated).toBe(false);
+      expect('truncated' in enc.item).toBe(false);
+      expect(enc.jsonFallbacks).toBe(1);
+      expect(enc.bytes).toBe(itemSize(enc.item));
+    });
+
+    it('of two texts of the same size, the first attribute is cut', () => {
+      const enc = encodeRow(row({ requestParameters: 'p'.repeat(250 * KB), responseElements: 'q'.repeat(250 * KB) }));
+      expect(enc.item.requestParameters.S).toMatch(/^p+…\[truncated/);
+      expect(enc.item.responseElements).toEqual({ S: 'q'.repeat(250 * KB) });
+    });
+
+    it('a list of keys loses exactly as many entries as the excess needs', () => {
+      // As in 'an identities list over the item limit', with ingestedAt 1006 bytes longer: the excess is then
+      // exactly 105 entries of 1007 bytes, and the item lands on the budget itself.
+      const ids = Array.from({ length: 500 }, (_, i) => `${String(i).padStart(3, '0')}-${'d'.repeat(990)}.example.com`);
+      const enc = encodeRow({
+        identity: ids[0],
+        eventKey: '2024-05-01T10:00:00Z#e',
+        actor: 'a',
+        eventName: 'GetIdentityVerificationAttributes',
+        identityKind: 'domain',
+        identities: ids,
+        eventTime: '2024-05-01T10:00:00Z',
+        eventID: 'e',
+        eventSource: 'ses.amazonaws.com',
+        sourceObject: 's3://b/k',
+        ingestedAt: 'x'.repeat(1007),
+      });
+      expect(enc.item.identities.L).toHaveLength(395);
+      expect(enc.bytes).toBe(400_000);
+    });
+  });
+
+  describe('attributeSize: the types rows do not use', () => {
+    it('binary and sets, by DynamoDB\'s rules', () => {
+      expect(attributeSize({ B: new Uint8Array(5) })).toBe(5);
+      expect(attributeSize({ SS: ['ab', 'é'] })).toBe(4);
+      expect(attributeSize({ NS: ['1', '123'] })).toBe(3 + 4);
+      expect(attributeSize({ BS: [new Uint8Array(2), new Uint8Array(3)] })).toBe(5);
+    });
+  });
 });

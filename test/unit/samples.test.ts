@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { processTrail } from '../../src/pipeline.js';
 import type { AuditRow } from '../../src/ses/row.js';
+import { SAMPLES_DIR } from '../helpers/samples.js';
 
 // Beside the repository in the project's workspace, not in a clone of it: skipped, with a note, when absent.
-const SAMPLES = join(import.meta.dirname, '../../../shared/samples/public-ses-records.json');
+const SAMPLES = join(SAMPLES_DIR, 'public-ses-records.json');
 const present = existsSync(SAMPLES);
 if (!present) console.warn(`note: ${SAMPLES} is absent: the public SES record tests are skipped`);
 // A boundary: the samples file is a JSON list of {source, record}.

@@ -390,6 +390,47 @@ describe('BatchWriter', () => {
     expect((await f).rowsWritten).toBe(230);
   });
 
+  it('takes only as many rows of one large write() as the bound allows, 25 more per confirmed batch', async () => {
+    const held: Held[] = [];
+    ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => new Promise((resolve) => held.push({ input, resolve })));
+    // Which rows the writer has read (encoded): each row reports when its identity is first read.
+    const taken = new Set<number>();
+    const rows = makeRows(200).map((r, i) => {
+      const identity = r.identity;
+      return Object.defineProperty(r, 'identity', {
+        enumerable: true,
+        get: () => {
+          taken.add(i);
+          return identity;
+        },
+      });
+    });
+    // concurrency 1: bound 50 rows (one batch in flight, one ready).
+    const w = writer({ concurrency: 1 });
+    let resolved = false;
+    void w.write(rows).then(() => {
+      resolved = true;
+    });
+    for (let i = 0; i < 5; i++) await tick();
+    expect(taken.size).toBe(50);
+    expect(held).toHaveLength(1);
+    held.shift()!.resolve({});
+    for (let i = 0; i < 5; i++) await tick();
+    expect(taken.size).toBe(75);
+    expect(held).toHaveLength(1);
+    while (!resolved) {
+      held.shift()!.resolve({});
+      for (let i = 0; i < 3; i++) await tick();
+    }
+    expect(taken.size).toBe(200);
+    const f = w.flush();
+    while (held.length > 0 || sent().flat().length < 200) {
+      held.shift()?.resolve({});
+      await tick();
+    }
+    expect((await f).rowsWritten).toBe(200);
+  });
+
   it('stops sending after the first failure and abandons calls in flight', async () => {
     const held: Held[] = [];
     let call = 0;
@@ -492,5 +533,108 @@ describe('BatchWriter', () => {
     expect(throttles / call).toBeGreaterThan(0.15);
     expect(throttles / call).toBeLessThan(0.35);
     expect(maxInFlight).toBe(4);
+  });
+
+  it('fails when Lambda time runs out while a call goes unanswered, and says so', async () => {
+    ddb.on(BatchWriteItemCommand).callsFake(() => new Promise(() => {})); // never answers
+    // 3050 ms left, margin 3000: the watchdog fires 50 ms after the first call.
+    const w = writer({ remainingTimeMs: () => 3050, timeMarginMs: 3000 });
+    await w.write(makeRows(25));
+    const started = Date.now();
+    const err = await rejection(w.flush());
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err.reason).toBe('25 rows not written: Lambda time running out with 1 BatchWriteItem calls unanswered (margin 3000 ms)');
+    expect(err.retryable).toBe(true);
+  });
+
+  it('does not fail on time once every call has answered', async () => {
+    ddb.on(BatchWriteItemCommand).resolves({});
+    const w = writer({ remainingTimeMs: () => 3020, timeMarginMs: 3000 });
+    await w.write(makeRows(30));
+    expect((await w.flush()).rowsWritten).toBe(30);
+    await new Promise((r) => setTimeout(r, 60)); // past the watchdog's 20 ms
+    await w.write(makeRows(1, 100)); // still usable: the watchdog did not fail it
+  });
+
+  it('refuses a concurrency that is not a positive integer', () => {
+    expect(() => writer({ concurrency: 0 })).toThrow(new RangeError('concurrency must be a positive integer, got 0'));
+    expect(() => writer({ concurrency: 1.5 })).toThrow(new RangeError('concurrency must be a positive integer, got 1.5'));
+    expect(() => writer({ concurrency: 1 })).not.toThrow();
+  });
+
+  it('makes at least one attempt, and whole attempts', async () => {
+    ddb.on(BatchWriteItemCommand).rejects(throttled());
+    const once = writer({ maxAttempts: 0 });
+    await once.write(makeRows(1));
+    expect((await rejection(once.flush())).reason).toBe('1 row not written after 1 attempts: ProvisionedThroughputExceededException');
+    ddb.resetHistory();
+    const twice = writer({ maxAttempts: 2.9 });
+    await twice.write(makeRows(2));
+    expect((await rejection(twice.flush())).reason).toBe('2 rows not written after 2 attempts: ProvisionedThroughputExceededException');
+    expect(sent()).toHaveLength(2);
+  });
+
+  it('keeps the room of one partial batch beyond the calls in flight, whatever maxPendingRows says', async () => {
+    const held: Held[] = [];
+    ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => new Promise((resolve) => held.push({ input, resolve })));
+    // concurrency 1 and maxPendingRows 10: the floor is (1 + 1) * 25 = 50 rows.
+    const w = writer({ concurrency: 1, maxPendingRows: 10 });
+    await w.write(makeRows(49)); // resolves: 49 < 50
+    let resolved = false;
+    void w.write(makeRows(1, 100)).then(() => {
+      resolved = true;
+    });
+    for (let i = 0; i < 3; i++) await tick();
+    expect(resolved).toBe(false); // 50 pending: full
+    held.shift()!.resolve({});
+    for (let i = 0; i < 3; i++) await tick();
+    expect(resolved).toBe(true);
+    // A larger maxPendingRows is taken as given: 80 rows fit before write() waits.
+    const roomy = writer({ concurrency: 1, maxPendingRows: 80 });
+    let roomyResolved = false;
+    void roomy.write(makeRows(79, 200)).then(() => {
+      roomyResolved = true;
+    });
+    for (let i = 0; i < 3; i++) await tick();
+    expect(roomyResolved).toBe(true);
+  });
+
+  it('retries UnprocessedItems that come back under another spelling of the table (its ARN)', async () => {
+    let call = 0;
+    ddb.on(BatchWriteItemCommand).callsFake((input: BatchWriteItemCommandInput) => {
+      call++;
+      const reqs = requestsOf(input);
+      return Promise.resolve(call === 1 ? { UnprocessedItems: { [`arn:aws:dynamodb:us-east-1:123456789012:table/${TABLE}`]: reqs.slice(0, 2), other: [] } } : {});
+    });
+    const w = writer({ concurrency: 1 });
+    await w.write(makeRows(5));
+    const stats = await w.flush();
+    expect(sent().map((b) => b.length)).toEqual([5, 2]);
+    expect(sent()[1].map(keyOf)).toEqual(sent()[0].slice(0, 2).map(keyOf));
+    expect(stats).toMatchObject({ rowsWritten: 5, retries: 1 });
+  });
+
+  it('counts rows with a document stored as text, and rows cut to fit', async () => {
+    ddb.on(BatchWriteItemCommand).resolves({});
+    const w = writer();
+    await w.write([makeRow(1, { requestParameters: { n: 1e300 }, responseElements: { n: 1e300 } }), makeRow(2, { userAgent: 'u'.repeat(500_000) }), makeRow(3)]);
+    const stats = await w.flush();
+    // One row with two documents as text counts once.
+    expect(stats).toMatchObject({ rowsWritten: 3, jsonFallbacks: 1, truncated: 1 });
+  });
+
+  it('names an error by its code or HTTP status when its name says nothing', async () => {
+    ddb
+      .on(BatchWriteItemCommand)
+      .rejectsOnce(Object.assign(new Error('reset'), { code: 'EPIPE' }))
+      .rejectsOnce(Object.assign(new Error('bad gateway'), { name: 'Error', $metadata: { httpStatusCode: 502 } }))
+      .rejects(Object.assign(new Error('access denied'), { name: 'Unknown', $metadata: { httpStatusCode: 403 } }));
+    const reasons: string[] = [];
+    const w = writer({ onRetry: (i) => reasons.push(i.reason) });
+    await w.write(makeRows(1));
+    const err = await rejection(w.flush());
+    expect(reasons).toEqual(['EPIPE', 'HTTP 502']);
+    expect(err.reason).toBe('1 row not written: HTTP 403: access denied (not retryable)');
+    expect(err.retryable).toBe(false);
   });
 });
