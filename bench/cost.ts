@@ -95,7 +95,7 @@ export async function wruSection(quick: boolean): Promise<{ text: string; data: 
       `**Write units per SES event, public samples** (${c.events} SES records of ${files.join(', ')}: ${c.rows} rows, ` +
         `${c.rows - c.events} from events naming several identities; ${c.readOnlyRows} rows of read-only calls; ${c.findingRows} ` +
         `rows with findings; rows' \`sourceObject\` an organization trail's ${orgTrailUri().length}-character URI). Every record through ` +
-        `recordToRows and toItem, priced by src/store/capacity.ts: ceil(bytes / 1 KB) in the table plus one write per index the item ` +
+        `recordToRows and encodeRow, priced by src/store/capacity.ts: ceil(bytes / 1 KB) in the table plus one write per index the item ` +
         `is in, sized by the index entry (docs/cost.md). Rows over 1 KB in the table: ${c.over1k} of ${c.rows}.\n\n` +
         scenarioTable(rows, files),
     );

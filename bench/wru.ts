@@ -1,7 +1,7 @@
 /**
  * Write units per SES event (docs/cost.md): every SES record of the public samples (../shared/samples) and of
  * the bench's generated trail files through the real row builder (recordToRows, via processTrail for the
- * files) and the real marshaller (toItem), priced by src/store/capacity.ts under the schema before this
+ * files) and the real marshaller (encodeRow), priced by src/store/capacity.ts under the schema before this
  * change (every index ALL), the chosen one (src/store/schema.ts), and variants that are not built but priced
  * for the decision record. Also the ledger's items (one per log file, one per digest), through the real
  * Ledger code with a recording client.
@@ -15,7 +15,7 @@ import { recordToRows, type RowContext } from '../src/ses/rows.js';
 import type { AuditRow } from '../src/ses/row.js';
 import { itemBytes, writeCost, writeUnits, type CostOptions } from '../src/store/capacity.js';
 import { Ledger, type DigestEntry, type LogFileEntry } from '../src/store/ledger.js';
-import { toItem } from '../src/store/marshal.js';
+import { encodeRow } from '../src/store/marshal.js';
 import { INDEXES, INDEX_LIST, INDEX_VIEW_ATTRIBUTES, type IndexSpec } from '../src/store/schema.js';
 import { table } from './harness.js';
 import { int } from './fmt.js';
@@ -91,7 +91,7 @@ export function emptyTally(): Tally {
 export function tallyRows(t: Tally, rows: readonly AuditRow[], s: Scenario): void {
   t.events++;
   for (const row of rows) {
-    const item = toItem(row);
+    const item = encodeRow(row).item;
     const c = writeCost(item, s.indexes, s.options);
     t.rows++;
     t.total += c.total;

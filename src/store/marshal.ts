@@ -23,7 +23,7 @@ import { jsonText } from '../json-text.js';
 /** DynamoDB's hard item limit (400 KB). */
 export const MAX_ITEM_BYTES = 400 * 1024;
 /**
- * What toItem aims for: under 400 KB even if "KB" meant 1000 bytes, and leaving ~9 KB for any difference
+ * What encodeRow aims for: under 400 KB even if "KB" meant 1000 bytes, and leaving ~9 KB for any difference
  * between our count and DynamoDB's internal one.
  */
 export const ITEM_BYTE_BUDGET = 400_000;
@@ -70,16 +70,15 @@ export interface EncodedRow {
   truncated: boolean;
 }
 
-/** The DynamoDB item for a row. Deterministic: the same row always gives the same item (replays overwrite). */
-export function toItem(row: AuditRow): Record<string, AttributeValue> {
-  return encodeRow(row).item;
-}
-
-/** toItem plus what the writer reports in its stats. */
+/**
+ * The DynamoDB item for a row, with what the writer reports in its stats. Deterministic: the same row always
+ * gives the same item (replays overwrite).
+ */
 export function encodeRow(row: AuditRow): EncodedRow {
   const item: Record<string, AttributeValue> = {};
   let total = 0;
   let jsonFallbacks = 0;
+  // AuditRow is a closed interface without an index signature; its attributes are walked by name here.
   const src = row as unknown as Record<string, unknown>;
   for (const name in src) {
     const value = src[name];
@@ -165,6 +164,7 @@ function convert(v: unknown, depth: number): AttributeValue | undefined {
       if (proto !== Object.prototype && proto !== null) return undefined; // Date, Buffer, Map...: not JSON-shaped
       acc += 3;
       const map: Record<string, AttributeValue> = {};
+      // A plain object (its prototype checked above): JSON.parse output, keyed by strings.
       const obj = v as Record<string, unknown>;
       for (const k in obj) {
         const x = obj[k];

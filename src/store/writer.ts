@@ -1,7 +1,7 @@
 /**
  * Writes audit rows to DynamoDB with BatchWriteItem while the pipeline is still reading the file.
  *
- * - Rows are encoded (toItem) as they arrive and grouped in batches of 25; at most `concurrency` batches are
+ * - Rows are encoded (encodeRow) as they arrive and grouped in batches of 25; at most `concurrency` batches are
  *   in flight at once (a batch waiting to retry keeps its slot, which is what slows us down under throttling).
  * - Backpressure: write() resolves only once buffered + unconfirmed rows are below a bound, so a slow table
  *   stalls the reader instead of queuing rows without limit.
@@ -17,7 +17,6 @@
  */
 import {
   BatchWriteItemCommand,
-  type AttributeValue,
   type BatchWriteItemCommandOutput,
   type DynamoDBClient,
   type WriteRequest,
@@ -100,6 +99,7 @@ export { isRetryable };
 
 function errorName(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
+    // A boundary: SDK and Node errors carry these fields, each checked for its type below.
     const e = err as ErrorShape;
     if (typeof e.name === 'string' && e.name !== 'Error' && e.name !== 'Unknown') return e.name;
     if (typeof e.code === 'string') return e.code;
@@ -224,7 +224,7 @@ export class BatchWriter {
     if (enc.jsonFallbacks > 0) this.counters.jsonFallbacks++;
     if (enc.truncated) this.counters.truncated++;
     const item = enc.item;
-    const key = `${(item[PARTITION_KEY] as AttributeValue.SMember).S}\u0000${(item[SORT_KEY] as AttributeValue.SMember).S}`;
+    const key = `${item[PARTITION_KEY]?.S}\u0000${item[SORT_KEY]?.S}`;
     const request: WriteRequest = { PutRequest: { Item: item } };
     const at = this.currentKeys.get(key);
     if (at !== undefined) {

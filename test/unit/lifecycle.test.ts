@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { identityLifecycle, type EventRef, type IdentityLifecycle, type LocationLifecycle } from '../../src/ses/lifecycle.js';
 import type { AuditRow } from '../../src/ses/row.js';
 import { recordToRows } from '../../src/ses/rows.js';
-import { toItem } from '../../src/store/marshal.js';
+import { encodeRow } from '../../src/store/marshal.js';
 import { toRow } from '../../src/store/history.js';
 import {
   ACCOUNT,
@@ -188,7 +188,7 @@ describe('identityLifecycle: a domain verified, configured, deleted and re-creat
   });
 
   it('is the same on the rows as read back from the table', () => {
-    const stored = rows.map((r) => toRow(toItem(r)));
+    const stored = rows.map((r) => toRow(encodeRow(r).item));
     expect(identityLifecycle('example.com', stored)).toEqual(DOMAIN_MODEL);
   });
 
@@ -198,10 +198,10 @@ describe('identityLifecycle: a domain verified, configured, deleted and re-creat
     for (let i = 0; i < 40; i++) deep = { next: deep };
     const params = { identity: 'example.com', policyName: 'app-sender', policy: policyText(internal, external), clientContext: deep };
     const widened = { ...E.policyWidened, requestParameters: params };
-    const item = toItem(rowsOf('example.com', [widened])[0]);
+    const item = encodeRow(rowsOf('example.com', [widened])[0]).item;
     expect(item.requestParameters.S).toBe(JSON.stringify(params));
 
-    const stored = rowsOf('example.com', ALL.map((r) => (r === E.policyWidened ? widened : r))).map((r) => toRow(toItem(r)));
+    const stored = rowsOf('example.com', ALL.map((r) => (r === E.policyWidened ? widened : r))).map((r) => toRow(encodeRow(r).item));
     expect(typeof stored.find((r) => r.eventName === 'PutIdentityPolicy' && r.userName === 'bob')?.requestParameters).toBe('string');
     expect(identityLifecycle('example.com', stored)).toEqual(DOMAIN_MODEL);
   });

@@ -10,8 +10,10 @@ import {
   attributeSize,
   encodeRow,
   itemSize,
-  toItem,
 } from '../../src/store/marshal.js';
+
+/** The item alone, as the writer sends it. */
+const itemOf = (r: AuditRow) => encodeRow(r).item;
 
 function row(overrides: Partial<AuditRow> = {}): AuditRow {
   return {
@@ -52,10 +54,10 @@ function nest(depth: number): unknown {
 
 const KB = 1024;
 
-describe('toItem', () => {
+describe('encodeRow(row).item', () => {
   it('round-trips a plain row through unmarshall', () => {
     const r = row();
-    const item = toItem(r);
+    const item = itemOf(r);
     expect(unmarshall(item)).toEqual(r);
     expect(item.identity).toEqual({ S: 'example.com' });
     expect(item.requestParameters.M).toBeDefined();
@@ -69,14 +71,14 @@ describe('toItem', () => {
     const r = row();
     delete r.errorCode;
     r.errorMessage = undefined;
-    const item = toItem(r);
+    const item = itemOf(r);
     expect('errorCode' in item).toBe(false);
     expect('errorMessage' in item).toBe(false);
   });
 
   it('keeps empty strings in non-key attributes, and large integers that a double holds', () => {
     const r = row({ userAgent: '', requestParameters: { a: '', big: 12345678901234567890, tiny: 1e-130, e: 1e125 } });
-    const item = toItem(r);
+    const item = itemOf(r);
     expect(item.userAgent).toEqual({ S: '' });
     const m = item.requestParameters.M!;
     expect(m.a).toEqual({ S: '' });
@@ -95,14 +97,14 @@ describe('toItem', () => {
 
   it('keeps nesting at the limit as a map, one more level as text', () => {
     // MAX_CONTAINER_DEPTH maps around a scalar: the scalar sits at level 32 counting the attribute as level 1.
-    const atLimit = toItem(row({ requestParameters: nest(MAX_CONTAINER_DEPTH) }));
+    const atLimit = itemOf(row({ requestParameters: nest(MAX_CONTAINER_DEPTH) }));
     expect(atLimit.requestParameters.M).toBeDefined();
-    const over = toItem(row({ requestParameters: nest(MAX_CONTAINER_DEPTH + 1) }));
+    const over = itemOf(row({ requestParameters: nest(MAX_CONTAINER_DEPTH + 1) }));
     expect(over.requestParameters.S).toBeDefined();
     // Lists count as levels too.
     let list: unknown = 1;
     for (let i = 0; i < MAX_CONTAINER_DEPTH + 1; i++) list = [list];
-    expect(toItem(row({ responseElements: list })).responseElements.S).toBe(JSON.stringify(list));
+    expect(itemOf(row({ responseElements: list })).responseElements.S).toBe(JSON.stringify(list));
   });
 
   it('stores numbers DynamoDB cannot represent as JSON text', () => {
@@ -112,22 +114,22 @@ describe('toItem', () => {
       expect(enc.jsonFallbacks).toBe(1);
     }
     // Only the attribute holding the bad number changes.
-    const item = toItem(row({ responseElements: { n: 1e300 } }));
+    const item = itemOf(row({ responseElements: { n: 1e300 } }));
     expect(item.requestParameters.M).toBeDefined();
     expect(item.responseElements).toEqual({ S: '{"n":1e+300}' });
   });
 
   it('stores a map with an empty key (or a key of 64 KB) as JSON text', () => {
-    const empty = toItem(row({ additionalEventData: { '': 'x', ok: 1 } }));
+    const empty = itemOf(row({ additionalEventData: { '': 'x', ok: 1 } }));
     expect(empty.additionalEventData).toEqual({ S: '{"":"x","ok":1}' });
     const longKey = 'k'.repeat(65_536);
-    expect(toItem(row({ requestParameters: { [longKey]: 1 } })).requestParameters.S).toBeDefined();
-    expect(toItem(row({ requestParameters: { ['k'.repeat(1000)]: 1 } })).requestParameters.M).toBeDefined();
+    expect(itemOf(row({ requestParameters: { [longKey]: 1 } })).requestParameters.S).toBeDefined();
+    expect(itemOf(row({ requestParameters: { ['k'.repeat(1000)]: 1 } })).requestParameters.M).toBeDefined();
   });
 
   it('keeps a "__proto__" key from JSON.parse as data', () => {
     const rp = JSON.parse('{"__proto__":{"a":1},"b":2}') as unknown;
-    const item = toItem(row({ requestParameters: rp }));
+    const item = itemOf(row({ requestParameters: rp }));
     expect(Object.keys(item.requestParameters.M!)).toEqual(['__proto__', 'b']);
     expect(Object.getPrototypeOf(item.requestParameters.M)).toBe(Object.prototype);
   });
@@ -228,8 +230,8 @@ describe('toItem', () => {
     it('clamps over-long keys to a prefix and a hash, deterministically', () => {
       const longId = 'x'.repeat(3000) + '@example.com';
       const longKey = '2024-05-01T10:00:00Z#' + 'é'.repeat(800);
-      const a = toItem(row({ identity: longId, eventKey: longKey, actor: 'a'.repeat(5000) }));
-      const b = toItem(row({ identity: longId, eventKey: longKey, actor: 'a'.repeat(5000) }));
+      const a = itemOf(row({ identity: longId, eventKey: longKey, actor: 'a'.repeat(5000) }));
+      const b = itemOf(row({ identity: longId, eventKey: longKey, actor: 'a'.repeat(5000) }));
       expect(a).toEqual(b);
       const id = a.identity.S!;
       expect(Buffer.byteLength(id)).toBeLessThanOrEqual(2048);
@@ -240,23 +242,23 @@ describe('toItem', () => {
       expect(a.eventKey.S!).not.toContain('\uFFFD');
       expect(Buffer.byteLength(a.actor.S!)).toBeLessThanOrEqual(2048);
       // Different long values stay different.
-      const c = toItem(row({ identity: longId + 'y' }));
+      const c = itemOf(row({ identity: longId + 'y' }));
       expect(c.identity.S).not.toBe(id);
     });
 
     it('keeps keys at exactly the limit', () => {
       const id = 'i'.repeat(2048);
-      expect(toItem(row({ identity: id })).identity.S).toBe(id);
+      expect(itemOf(row({ identity: id })).identity.S).toBe(id);
       const sk = 's'.repeat(1024);
-      expect(toItem(row({ eventKey: sk })).eventKey.S).toBe(sk);
+      expect(itemOf(row({ eventKey: sk })).eventKey.S).toBe(sk);
     });
 
     it('falls back to "unknown" for an empty actor or eventName, refuses an empty identity or eventKey', () => {
-      const item = toItem(row({ actor: '', eventName: '' }));
+      const item = itemOf(row({ actor: '', eventName: '' }));
       expect(item.actor).toEqual({ S: 'unknown' });
       expect(item.eventName).toEqual({ S: 'unknown' });
-      expect(() => toItem(row({ identity: '' }))).toThrow(/identity/);
-      expect(() => toItem(row({ eventKey: '' }))).toThrow(/eventKey/);
+      expect(() => itemOf(row({ identity: '' }))).toThrow(/identity/);
+      expect(() => itemOf(row({ eventKey: '' }))).toThrow(/eventKey/);
     });
   });
 
@@ -310,7 +312,7 @@ describe('toItem', () => {
   describe('shapes JSON.parse never makes, but rows built by hand can hold', () => {
     it('a hole or undefined in a list is NULL, as JSON.stringify writes it; undefined in a map is left out', () => {
       const holes = [1, , 3];
-      const item = toItem(row({ requestParameters: { list: [1, undefined, 'x'], holes, gone: undefined, kept: 0 } }));
+      const item = itemOf(row({ requestParameters: { list: [1, undefined, 'x'], holes, gone: undefined, kept: 0 } }));
       expect(item.requestParameters).toEqual({
         M: {
           list: { L: [{ N: '1' }, { NULL: true }, { S: 'x' }] },
@@ -321,25 +323,25 @@ describe('toItem', () => {
     });
 
     it('a key of exactly 65535 bytes is a map key; 65536 is not', () => {
-      expect(toItem(row({ requestParameters: { ['k'.repeat(65_535)]: 1 } })).requestParameters.M).toBeDefined();
-      expect(toItem(row({ requestParameters: { ['k'.repeat(65_536)]: 1 } })).requestParameters.S).toBeDefined();
+      expect(itemOf(row({ requestParameters: { ['k'.repeat(65_535)]: 1 } })).requestParameters.M).toBeDefined();
+      expect(itemOf(row({ requestParameters: { ['k'.repeat(65_536)]: 1 } })).requestParameters.S).toBeDefined();
     });
 
     it('NaN and infinities are not DynamoDB numbers: the document goes in as JSON text', () => {
-      expect(toItem(row({ requestParameters: { n: Number.NaN } })).requestParameters).toEqual({ S: '{"n":null}' });
-      expect(toItem(row({ requestParameters: { n: -Infinity } })).requestParameters).toEqual({ S: '{"n":null}' });
+      expect(itemOf(row({ requestParameters: { n: Number.NaN } })).requestParameters).toEqual({ S: '{"n":null}' });
+      expect(itemOf(row({ requestParameters: { n: -Infinity } })).requestParameters).toEqual({ S: '{"n":null}' });
     });
 
     it('an object that is not a plain one (a Date, a Map) goes in as JSON text; a null-prototype object is a map', () => {
-      const date = toItem(row({ requestParameters: { at: new Date(0) } }));
+      const date = itemOf(row({ requestParameters: { at: new Date(0) } }));
       expect(date.requestParameters).toEqual({ S: '{"at":"1970-01-01T00:00:00.000Z"}' });
       const bare: Record<string, unknown> = Object.create(null);
       bare.a = 'b';
-      expect(toItem(row({ requestParameters: bare })).requestParameters).toEqual({ M: { a: { S: 'b' } } });
+      expect(itemOf(row({ requestParameters: bare })).requestParameters).toEqual({ M: { a: { S: 'b' } } });
     });
 
     it('a bigint is a number up to 38 significant digits and an exponent of 125, else the document is text', () => {
-      const ok = toItem(
+      const ok = itemOf(
         row({
           requestParameters: {
             big: 12345678901234567890123456789012345678n, // 38 digits
@@ -358,15 +360,15 @@ describe('toItem', () => {
       const enc = encodeRow(row({ requestParameters: { scaled } }));
       expect(enc.item.requestParameters).toEqual({ M: { scaled: { N: `12345678901234567890123456789012345678${'0'.repeat(10)}` } } });
       expect(enc.bytes).toBe(itemSize(enc.item));
-      expect(toItem(row({ requestParameters: { n: 123456789012345678901234567890123456789n } })).requestParameters).toEqual({
+      expect(itemOf(row({ requestParameters: { n: 123456789012345678901234567890123456789n } })).requestParameters).toEqual({
         S: '{"n":"123456789012345678901234567890123456789"}',
       });
-      expect(toItem(row({ requestParameters: { n: 10n ** 126n } })).requestParameters).toEqual({ S: `{"n":"1${'0'.repeat(126)}"}` });
+      expect(itemOf(row({ requestParameters: { n: 10n ** 126n } })).requestParameters).toEqual({ S: `{"n":"1${'0'.repeat(126)}"}` });
     });
 
     it('a function or symbol in a document is not data: the document goes in as JSON text, without it', () => {
-      expect(toItem(row({ requestParameters: { f: () => 1, a: 1 } })).requestParameters).toEqual({ S: '{"a":1}' });
-      expect(toItem(row({ requestParameters: { s: Symbol('x'), a: 1 } })).requestParameters).toEqual({ S: '{"a":1}' });
+      expect(itemOf(row({ requestParameters: { f: () => 1, a: 1 } })).requestParameters).toEqual({ S: '{"a":1}' });
+      expect(itemOf(row({ requestParameters: { s: Symbol('x'), a: 1 } })).requestParameters).toEqual({ S: '{"a":1}' });
     });
 
     it('counts as a JSON fallback only a document attribute stored as text', () => {
@@ -381,19 +383,19 @@ describe('toItem', () => {
       const r = row();
       delete (r as Partial<AuditRow>).actor;
       delete (r as Partial<AuditRow>).eventName;
-      const item = toItem(r);
+      const item = itemOf(r);
       expect(item.actor).toEqual({ S: 'unknown' });
       expect(item.eventName).toEqual({ S: 'unknown' });
       expect('severity' in item).toBe(false);
       const enc = encodeRow(r);
       expect(enc.bytes).toBe(itemSize(enc.item));
-      expect(toItem(row({ findings: ['identity-deleted'], severity: 'high' })).severity).toEqual({ S: 'high' });
+      expect(itemOf(row({ findings: ['identity-deleted'], severity: 'high' })).severity).toEqual({ S: 'high' });
     });
 
     it('a row without identity is refused', () => {
       const r = row();
       delete (r as Partial<AuditRow>).identity;
-      expect(() => toItem(r)).toThrow('audit row without identity: the row builder must set it');
+      expect(() => itemOf(r)).toThrow('audit row without identity: the row builder must set it');
     });
   });
 
