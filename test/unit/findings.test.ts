@@ -9,38 +9,14 @@ import { join } from 'node:path';
 import { FINDING_RULES, findingsOf, type Findings } from '../../src/ses/findings.js';
 import type { CloudTrailRecord } from '../../src/ses/record.js';
 import { SAMPLES_DIR } from '../helpers/samples.js';
+import { ACCOUNT, sesCall } from '../helpers/ses-call.js';
 
-const ACCOUNT = '111122223333';
 const OTHER = '999988887777';
 const LONG_TERM_KEY = 'AKIAIOSFODNN7EXAMPLE';
 const SESSION_KEY = 'ASIAIOSFODNN7EXAMPLE';
 
-function record(eventName: string, requestParameters: unknown, extra: Record<string, unknown> = {}): CloudTrailRecord {
-  return {
-    eventVersion: '1.08',
-    userIdentity: {
-      type: 'IAMUser',
-      principalId: 'AIDAEXAMPLE',
-      arn: `arn:aws:iam::${ACCOUNT}:user/carol`,
-      accountId: ACCOUNT,
-      accessKeyId: SESSION_KEY,
-      userName: 'carol',
-    },
-    eventTime: '2026-11-20T10:15:30Z',
-    eventSource: 'ses.amazonaws.com',
-    eventName,
-    awsRegion: 'us-east-1',
-    sourceIPAddress: '203.0.113.7',
-    userAgent: 'aws-cli/2.22.0',
-    requestParameters,
-    responseElements: null,
-    requestID: 'req-1',
-    eventID: 'evt-1',
-    eventType: 'AwsApiCall',
-    recipientAccountId: ACCOUNT,
-    ...extra,
-  };
-}
+const record = (eventName: string, requestParameters: unknown, extra: Record<string, unknown> = {}) =>
+  sesCall(eventName, requestParameters, extra, { accessKeyId: SESSION_KEY });
 
 function denied(eventName: string, errorCode = 'AccessDenied'): CloudTrailRecord {
   return record(eventName, null, { errorCode, errorMessage: `User is not authorized to perform: ses:${eventName}` });

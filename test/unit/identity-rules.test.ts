@@ -10,29 +10,15 @@ import { describe, expect, it } from 'vitest';
 import { identityFrom, identityKeys, type IdentityKey } from '../../src/ses/identity.js';
 import { recordToRows } from '../../src/ses/rows.js';
 import { SAMPLES_DIR } from '../helpers/samples.js';
+import { ACCOUNT, sesCall } from '../helpers/ses-call.js';
 
-const ACCOUNT = '111122223333';
 const dom = (key: string): IdentityKey => ({ key, kind: 'domain' });
 const email = (key: string): IdentityKey => ({ key, kind: 'email' });
 const res = (key: string): IdentityKey => ({ key, kind: 'resource' });
 const ACC: IdentityKey = { key: `account/${ACCOUNT}`, kind: 'account' };
 const arn = (resource: string, partition = 'aws', region = 'us-east-1') => `arn:${partition}:ses:${region}:${ACCOUNT}:${resource}`;
 
-function record(eventName: string, requestParameters: unknown, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    eventVersion: '1.08',
-    userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: `arn:aws:iam::${ACCOUNT}:user/carol`, accountId: ACCOUNT, userName: 'carol' },
-    eventTime: '2026-11-20T10:15:30Z',
-    eventSource: 'ses.amazonaws.com',
-    eventName,
-    awsRegion: 'us-east-1',
-    requestParameters,
-    responseElements: null,
-    eventID: 'evt-1',
-    recipientAccountId: ACCOUNT,
-    ...extra,
-  };
-}
+const record = sesCall;
 
 const keysOf = (eventName: string, params: unknown, extra?: Record<string, unknown>) => identityKeys(record(eventName, params, extra));
 

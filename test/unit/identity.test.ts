@@ -3,29 +3,11 @@ import { identityKeys, type IdentityKey } from '../../src/ses/identity.js';
 import { recordToRows, type RowContext } from '../../src/ses/rows.js';
 import { actorOf } from '../../src/ses/actor.js';
 import type { AuditRow } from '../../src/ses/row.js';
+import { ACCOUNT, sesCall } from '../helpers/ses-call.js';
 
-const ACCOUNT = '111122223333';
 const ctx: RowContext = { sourceObject: 's3://trail/AWSLogs/x.json.gz', ingestedAt: '2026-11-24T00:00:00.000Z' };
 
-function record(eventName: string, requestParameters: unknown, extra: Record<string, unknown> = {}) {
-  return {
-    eventVersion: '1.08',
-    userIdentity: { type: 'IAMUser', principalId: 'AIDAEXAMPLE', arn: `arn:aws:iam::${ACCOUNT}:user/carol`, accountId: ACCOUNT, userName: 'carol' },
-    eventTime: '2026-11-20T10:15:30Z',
-    eventSource: 'ses.amazonaws.com',
-    eventName,
-    awsRegion: 'us-east-1',
-    sourceIPAddress: '203.0.113.7',
-    userAgent: 'aws-cli/2.22.0',
-    requestParameters,
-    responseElements: null,
-    requestID: 'req-1',
-    eventID: 'evt-1',
-    eventType: 'AwsApiCall',
-    recipientAccountId: ACCOUNT,
-    ...extra,
-  };
-}
+const record = sesCall;
 
 function keysOf(eventName: string, params: unknown, extra?: Record<string, unknown>): IdentityKey[] {
   return identityKeys(record(eventName, params, extra));
