@@ -155,4 +155,30 @@ describe('actorQueryOf', () => {
       expect(actorQueryOf(arn)).toEqual({ actors: [arn] });
     }
   });
+
+  it('a role ARN without a path: the same candidates as its session ARN, without a session to narrow to', () => {
+    expect(actorQueryOf(`arn:aws:iam::${ACCT}:role/deploy-role`)).toStrictEqual({ actors: [`arn:aws:iam::${ACCT}:role/deploy-role`] });
+    const sso = actorQueryOf(`arn:aws-cn:iam::${ACCT}:role/AWSReservedSSO_Admin_0123`);
+    expect(sso).toStrictEqual({
+      actors: [
+        `arn:aws-cn:iam::${ACCT}:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123`,
+        `arn:aws-cn:iam::${ACCT}:role/aws-reserved/sso.amazonaws.com/cn-north-1/AWSReservedSSO_Admin_0123`,
+        `arn:aws-cn:iam::${ACCT}:role/aws-reserved/sso.amazonaws.com/cn-northwest-1/AWSReservedSSO_Admin_0123`,
+        `arn:aws-cn:iam::${ACCT}:role/AWSReservedSSO_Admin_0123`,
+      ],
+    });
+  });
+
+  it('only whole ARNs of 12-digit accounts are read as role or session ARNs', () => {
+    for (const arn of [
+      `xarn:aws:iam::${ACCT}:role/deploy-role`,
+      `arn:aws:iam::${ACCT}:role/deploy-role/`,
+      `arn:aws:iam::1111:role/deploy-role`,
+      `arn:aws:iam::${ACCT}:role/`,
+      `xarn:aws:sts::${ACCT}:assumed-role/r/s`,
+      `arn:aws:sts::${ACCT}:assumed-role/r`,
+    ]) {
+      expect(actorQueryOf(arn)).toStrictEqual({ actors: [arn] });
+    }
+  });
 });
