@@ -91,7 +91,9 @@ describe('faults on the wire', () => {
     await writer.write(Array.from({ length: 30 }, (_, i) => row(i)));
     const stats = await writer.flush();
     expect(proxy.held()).toBe(1);
-    expect(retries).toEqual(['TimeoutError']);
+    // The hung call is retried after a timeout; on a busy machine a slow answer may time out too.
+    expect(retries.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(retries)).toEqual(new Set(['TimeoutError']));
     expect(stats.rowsWritten).toBe(30);
     const stored = await setup.send(new QueryCommand({ TableName: 'faults', KeyConditionExpression: '#i = :i', ExpressionAttributeNames: { '#i': 'identity' }, ExpressionAttributeValues: { ':i': { S: 'example.com' } } }));
     expect(stored.Count).toBe(30);
