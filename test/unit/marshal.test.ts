@@ -15,6 +15,27 @@ import {
 /** The item alone, as the writer sends it. */
 const itemOf = (r: AuditRow) => encodeRow(r).item;
 
+/**
+ * 500 distinct identities of 1006 bytes each ('000-' + 990 'd' + '.example.com'): a malformed call
+ * (GetIdentityVerificationAttributes takes 100) that CloudTrail still logs, on a row that is otherwise small.
+ */
+function oversizeIdentitiesRow(ingestedAt: string): AuditRow {
+  const ids = Array.from({ length: 500 }, (_, i) => `${String(i).padStart(3, '0')}-${'d'.repeat(990)}.example.com`);
+  return {
+    identity: ids[0],
+    eventKey: '2024-05-01T10:00:00Z#e',
+    actor: 'a',
+    eventName: 'GetIdentityVerificationAttributes',
+    identityKind: 'domain',
+    identities: ids,
+    eventTime: '2024-05-01T10:00:00Z',
+    eventID: 'e',
+    eventSource: 'ses.amazonaws.com',
+    sourceObject: 's3://b/k',
+    ingestedAt,
+  };
+}
+
 function row(overrides: Partial<AuditRow> = {}): AuditRow {
   return {
     identity: 'example.com',
@@ -263,22 +284,8 @@ describe('encodeRow(row).item', () => {
   });
 
   describe('an identities list over the item limit', () => {
-    // 500 distinct identities of 1006 bytes each ('000-' + 990 'd' + '.example.com'): a malformed call
-    // (GetIdentityVerificationAttributes takes 100) that CloudTrail still logs.
-    const ids = Array.from({ length: 500 }, (_, i) => `${String(i).padStart(3, '0')}-${'d'.repeat(990)}.example.com`);
-    const small: AuditRow = {
-      identity: ids[0],
-      eventKey: '2024-05-01T10:00:00Z#e',
-      actor: 'a',
-      eventName: 'GetIdentityVerificationAttributes',
-      identityKind: 'domain',
-      identities: ids,
-      eventTime: '2024-05-01T10:00:00Z',
-      eventID: 'e',
-      eventSource: 'ses.amazonaws.com',
-      sourceObject: 's3://b/k',
-      ingestedAt: 'x',
-    };
+    const small = oversizeIdentitiesRow('x');
+    const ids = small.identities;
 
     it('keeps the first identities that fit and marks the item truncated (it used to throw RangeError)', () => {
       const enc = encodeRow(small);
@@ -465,20 +472,7 @@ describe('encodeRow(row).item', () => {
     it('a list of keys loses exactly as many entries as the excess needs', () => {
       // As in 'an identities list over the item limit', with ingestedAt 1006 bytes longer: the excess is then
       // exactly 105 entries of 1007 bytes, and the item lands on the budget itself.
-      const ids = Array.from({ length: 500 }, (_, i) => `${String(i).padStart(3, '0')}-${'d'.repeat(990)}.example.com`);
-      const enc = encodeRow({
-        identity: ids[0],
-        eventKey: '2024-05-01T10:00:00Z#e',
-        actor: 'a',
-        eventName: 'GetIdentityVerificationAttributes',
-        identityKind: 'domain',
-        identities: ids,
-        eventTime: '2024-05-01T10:00:00Z',
-        eventID: 'e',
-        eventSource: 'ses.amazonaws.com',
-        sourceObject: 's3://b/k',
-        ingestedAt: 'x'.repeat(1007),
-      });
+      const enc = encodeRow(oversizeIdentitiesRow('x'.repeat(1007)));
       expect(enc.item.identities.L).toHaveLength(395);
       expect(enc.bytes).toBe(400_000);
     });
